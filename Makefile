@@ -1,0 +1,39 @@
+# Every target sets up .venv itself, so a fresh machine needs nothing else.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test demo lint wsdl samples bench clean
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (spyne 2.14 does not run on 3.12+)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+
+wsdl: venv
+	$(BIN)/python -m ocpp_soap.soap.wsdlgen wsdl
+
+samples: venv
+	$(BIN)/python -m ocpp_soap.tools.samplegen samples
+
+demo: venv
+	$(BIN)/python -m ocpp_soap.demo
+
+bench: venv
+	$(BIN)/python bench/wire.py
+	$(BIN)/python bench/http.py
+	$(BIN)/python bench/fleet.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
