@@ -1,0 +1,1 @@
+"""Envelope tools: diff and validate (and, elsewhere, capture and sample generation)."""
