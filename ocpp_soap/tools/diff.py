@@ -230,8 +230,18 @@ def _attr_value(name: str, value: str) -> str:
     return value.strip()
 
 
+def _renamed(name: str, renames: dict[str | None, str | None]) -> str:
+    q = etree.QName(name)
+    if q.namespace in renames:
+        return etree.QName(renames[q.namespace], q.localname).text
+    return name
+
+
 def _compare_attributes(a: etree._Element, b: etree._Element, path: str, ctx: _Context) -> None:
-    attrs_a = {k: _attr_value(k, v) for k, v in a.attrib.items()}
+    # An attribute in a namespace already explained (s:mustUnderstand across SOAP 1.1 and 1.2)
+    # is the same attribute on both sides.
+    renames = dict(ctx.explained)
+    attrs_a = {_renamed(k, renames): _attr_value(k, v) for k, v in a.attrib.items()}
     attrs_b = {k: _attr_value(k, v) for k, v in b.attrib.items()}
     for name in sorted(set(attrs_a) | set(attrs_b)):
         va, vb = attrs_a.get(name), attrs_b.get(name)

@@ -77,7 +77,7 @@ def parse_xml(data: bytes, name: str = "<bytes>") -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise EnvelopeError(f"{name}: malformed XML: {exc.msg} (line {exc.lineno})") from None
+        raise EnvelopeError(f"{name}: malformed XML: {exc.msg}") from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise EnvelopeError(f"{name}: DOCTYPE refused (no DTDs or entities in SOAP messages)")
