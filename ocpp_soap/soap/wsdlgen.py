@@ -14,6 +14,7 @@ the files on disk are stale.
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
@@ -176,6 +177,14 @@ def render(schema: ServiceSchema, location: str | None = None) -> bytes:
     return etree.tostring(
         build_wsdl(schema, location), xml_declaration=True, encoding="utf-8", pretty_print=True
     )
+
+
+@cache
+def render_cached(version: str, service: str) -> bytes:
+    """The WSDL document served at ``?wsdl``: the project's file, read once per process."""
+    from ocpp_soap import paths
+
+    return paths.wsdl_path(version, service).read_bytes()
 
 
 def write_all(out_dir: Path) -> list[Path]:

@@ -1,0 +1,114 @@
+"""Spyne objects ↔ plain dicts, driven by the message declarations.
+
+Handlers speak dicts keyed by the official field names; Spyne speaks model instances. Walking the
+declaration (not the Spyne class) keeps the conversion exact: a repeated field is always a list, an
+absent optional field is absent, a datetime is always aware UTC, a decimal becomes a float.
+"""
+
+from __future__ import annotations
+
+import decimal
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp_soap.messages.schema import Builtin, Complex, Field, Restricted, TextWithAttributes
+from ocpp_soap.soap.spyne_models import ModelSet
+
+
+def utc(value: datetime) -> datetime:
+    """Aware UTC, whatever Spyne or a caller handed us (naive means UTC on the OCPP wire)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _simple_in(t: Builtin | Restricted, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def to_dict(obj: Any, t: Complex) -> dict[str, Any]:
+    """A Spyne instance of complex type ``t`` as a dict (absent fields omitted)."""
+    out: dict[str, Any] = {}
+    if obj is None:
+        return out
+    for f in t.fields:
+        value = getattr(obj, f.name, None)
+        if value is None:
+            continue
+        if f.repeated:
+            items = [v for v in value if v is not None]
+            out[f.name] = [_field_in(f, v) for v in items]
+        else:
+            out[f.name] = _field_in(f, value)
+    return out
+
+
+def _field_in(f: Field, value: Any) -> Any:
+    t = f.type
+    if isinstance(t, Complex):
+        return to_dict(value, t)
+    if isinstance(t, TextWithAttributes):
+        item = {"value": getattr(value, "value", None)}
+        for a in t.attributes:
+            v = getattr(value, a.name, None)
+            if v is not None:
+                item[a.name] = v
+        return item
+    return _simple_in(t, value)
+
+
+def _simple_out(t: Builtin | Restricted, value: Any) -> Any:
+    base = t.base.name if isinstance(t, Restricted) else t.name
+    if base == "dateTime":
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return utc(value).replace(microsecond=0)
+    if base == "decimal":
+        return decimal.Decimal(str(value))
+    if base == "int":
+        return int(value)
+    if base == "boolean":
+        if isinstance(value, str):
+            return value.strip().lower() in ("true", "1")
+        return bool(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def from_dict(data: dict[str, Any] | None, t: Complex, models: ModelSet) -> Any:
+    """A Spyne instance of complex type ``t`` built from ``data`` (unknown keys ignored)."""
+    cls = models.complex(t)
+    obj = cls()
+    data = data or {}
+    for f in t.fields:
+        if f.name not in data or data[f.name] is None:
+            continue
+        value = data[f.name]
+        if f.repeated:
+            if not isinstance(value, list | tuple):
+                value = [value]
+            setattr(obj, f.name, [_field_out(t, f, v, models) for v in value])
+        else:
+            setattr(obj, f.name, _field_out(t, f, value, models))
+    return obj
+
+
+def _field_out(owner: Complex, f: Field, value: Any, models: ModelSet) -> Any:
+    t = f.type
+    if isinstance(t, Complex):
+        return from_dict(value, t, models)
+    if isinstance(t, TextWithAttributes):
+        cls = models.complex(owner)._type_info[f.name]
+        item = cls()
+        if isinstance(value, dict):
+            item.value = None if value.get("value") is None else str(value["value"])
+            for a in t.attributes:
+                if value.get(a.name) is not None:
+                    setattr(item, a.name, value[a.name])
+        else:
+            item.value = str(value)
+        return item
+    return _simple_out(t, value)

@@ -1,0 +1,168 @@
+"""One Spyne application per (version, service), its methods built from a handler table.
+
+Spyne dispatches on the body element; everything before that (safe parsing, header rules, version
+routing, lenient repairs) has already been done by ``server.OcppEndpoint``, which hands the parsed
+envelope over in the WSGI environ. The protocol subclass below takes it from there, writes OCPP-S
+faults (namespaced subcode, HTTP 400 for Sender) and adds the WS-Addressing reply headers to
+every answer, faults included.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from lxml import etree
+from spyne import Application, ServiceBase, rpc
+from spyne.model.fault import Fault
+from spyne.protocol.soap import Soap12
+from spyne.server.wsgi import WsgiApplication
+
+from ocpp_soap.messages import adapters
+from ocpp_soap.messages.schema import Operation
+from ocpp_soap.soap import convert
+from ocpp_soap.soap.addressing import FAULT_ACTION, add_identity, add_reply_headers
+from ocpp_soap.soap.context import CallContext
+from ocpp_soap.soap.faults import InternalError, NotSupported, OcppFault, fault_element
+from ocpp_soap.soap.spyne_models import models
+from ocpp_soap.soap.versions import SOAP12_NS
+
+log = logging.getLogger("ocpp_soap.wire")
+# Spyne logs every client fault with a traceback at ERROR; our own log line says it better.
+logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
+logging.getLogger("spyne.application").setLevel(logging.CRITICAL)
+logging.getLogger("spyne.server.wsgi").setLevel(logging.CRITICAL)
+
+Handler = Callable[[CallContext, dict], dict]
+ErrorTranslator = Callable[[BaseException], OcppFault | None]
+
+ENV_ENVELOPE = "ocpp_soap.envelope"
+ENV_CALL = "ocpp_soap.call"
+ENV_REPLY_FROM = "ocpp_soap.reply_from"
+
+
+class OcppSoap12(Soap12):
+    """Soap12 reading a pre-parsed envelope and writing OCPP-S faults and WS-A reply headers."""
+
+    def __init__(self, ocpp_ns: str, **kwargs: Any):
+        super().__init__(cleanup_namespaces=True, **kwargs)
+        self.ocpp_ns = ocpp_ns
+
+    def create_in_document(self, ctx, charset=None):
+        incoming = ctx.transport.req_env.get(ENV_ENVELOPE)
+        if incoming is None:
+            raise InternalError("request reached Spyne without passing the OCPP-S front")
+        ctx.in_document = incoming.root
+
+    def decompose_incoming_envelope(self, ctx, message=Soap12.REQUEST):
+        incoming = ctx.transport.req_env[ENV_ENVELOPE]
+        ctx.in_header_doc = None
+        ctx.in_body_doc = incoming.body
+        ctx.method_request_string = incoming.body.tag
+
+    def fault_to_parent(self, ctx, cls, inst, parent, ns, **_):
+        # Written for real in serialize(): Spyne's namespace clean-up would strip the prefixes
+        # that the Code and Subcode values use in their text.
+        return None
+
+    def fault_to_http_response_code(self, fault):
+        if isinstance(fault, OcppFault) and fault.http_status == 400:
+            return "400 Bad Request"
+        return "500 Internal Server Error"
+
+    def serialize(self, ctx, message):
+        super().serialize(ctx, message)
+        env = ctx.transport.req_env
+        incoming = env.get(ENV_ENVELOPE)
+        call: CallContext | None = env.get(ENV_CALL)
+        doc = ctx.out_document
+        header = doc.find(f"{{{SOAP12_NS}}}Header")
+        if header is None:
+            header = etree.Element(f"{{{SOAP12_NS}}}Header")
+            doc.insert(0, header)
+        if call is not None:
+            add_identity(header, self.ocpp_ns, call.charge_box_id)
+        if ctx.out_error is not None:
+            fault = ctx.out_error
+            if not isinstance(fault, OcppFault):
+                fault = InternalError(fault.faultstring or "internal error")
+            body = doc.find(f"{{{SOAP12_NS}}}Body")
+            for child in list(body):
+                body.remove(child)
+            fault_element(fault, self.ocpp_ns, body)
+            action = FAULT_ACTION
+        else:
+            action = incoming.operation.response_action if incoming else FAULT_ACTION
+        add_reply_headers(header, action, incoming.message_id if incoming else None,
+                          env.get(ENV_REPLY_FROM))
+
+
+def _translate(exc: BaseException, translator: ErrorTranslator | None) -> OcppFault:
+    if isinstance(exc, OcppFault):
+        return exc
+    if translator is not None:
+        fault = translator(exc)
+        if fault is not None:
+            return fault
+    if isinstance(exc, NotImplementedError):
+        return NotSupported(str(exc) or "operation not supported by this receiver")
+    log.exception("handler failed")
+    return InternalError(f"internal error while handling the request ({type(exc).__name__})")
+
+
+def build_application(version: str, service: str, handlers: dict[str, Handler],
+                      translator: ErrorTranslator | None = None) -> WsgiApplication:
+    """A Spyne WSGI application serving ``service`` of ``version`` with ``handlers``.
+
+    An operation without a handler answers Receiver/NotSupported.
+    """
+    ms = models(version, service)
+
+    def make_method(op: Operation):
+        request_cls, response_cls = ms.requests[op.name], ms.responses[op.name]
+
+        def dispatch(ctx, request) -> Any:
+            call: CallContext = ctx.transport.req_env[ENV_CALL]
+            handler = handlers.get(op.name)
+            if handler is None:
+                raise NotSupported(f"{op.name} is not supported by this receiver")
+            payload = adapters.to_neutral(version, op.name, adapters.REQUEST,
+                                          convert.to_dict(request, op.request))
+            try:
+                result = handler(call, payload)
+            except Fault:
+                raise
+            except Exception as exc:  # every failure leaves as a SOAP fault
+                raise _translate(exc, translator) from exc
+            wire = adapters.from_neutral(version, op.name, adapters.RESPONSE, result or {})
+            return convert.from_dict(wire, op.response, ms)
+
+        options = dict(
+            _body_style="bare",
+            _returns=response_cls,
+            _in_message_name=op.request_element,
+            _out_message_name=op.response_element,
+            _operation_name=op.name,
+        )
+        if request_cls._type_info:
+            def method(ctx, request):
+                return dispatch(ctx, request)
+            method.__name__ = op.name
+            return rpc(request_cls, **options)(method)
+
+        def empty_method(ctx):
+            return dispatch(ctx, None)
+        empty_method.__name__ = op.name
+        return rpc(**options)(empty_method)
+
+    methods = {op.name: make_method(op) for op in ms.schema.operations}
+    service_cls = type(f"{service}_{version.replace('.', '')}", (ServiceBase,), methods)
+    app = Application(
+        [service_cls],
+        tns=ms.ns,
+        name=service,
+        in_protocol=OcppSoap12(ms.ns, validator=None),
+        out_protocol=OcppSoap12(ms.ns),
+    )
+    return WsgiApplication(app, max_content_length=64 * 1024 * 1024)
