@@ -113,8 +113,10 @@ def validate_envelope(
     env = read_envelope(data)
     found: list[Violation] = []
 
-    def add(element: etree._Element | None, code: str, message: str, **kw: bool) -> None:
-        line = element.sourceline if element is not None else env.root.sourceline
+    def add(element: etree._Element | None, code: str, message: str, line: int | None = None,
+            **kw: bool) -> None:
+        if line is None:
+            line = (element if element is not None else env.root).sourceline
         kw.setdefault("lenient_ok", code in LENIENT_CODES)
         found.append(Violation(line, code, message, lenient=lenient, **kw))
 
@@ -235,7 +237,27 @@ def _readable(message: str) -> str:
     return re.sub(r"\{[^}]*\}", "", message)
 
 
-def _locate(payload: etree._Element, line: int, tag: str) -> etree._Element | None:
+def _locate(payload: etree._Element, error) -> etree._Element | None:
+    """The element an lxml schema error is about: by its XPath (exact even when a one-line
+    capture has many same-named elements on line 1), else by line and tag."""
+    line, tag = _error_key(error)
+    steps = (error.path or "").split("/")
+    if len(steps) >= 2 and steps[0] == "":
+        prefixes: dict[str, str] = {}
+        for element in payload.iter():
+            if isinstance(element.tag, str):
+                for prefix, ns in element.nsmap.items():
+                    if prefix:
+                        prefixes.setdefault(prefix, ns)
+        try:
+            found = payload.xpath("/".join(["."] + steps[2:]), namespaces=prefixes)
+        except etree.XPathError:
+            found = []
+        if len(found) == 1 and isinstance(found[0], etree._Element):
+            if not tag or found[0].tag == tag or found[0].sourceline == line:
+                return found[0]
+    if not tag:
+        return None
     for element in payload.iter(tag):
         if element.sourceline == line:
             return element
@@ -269,7 +291,7 @@ def _check_body(env: Envelope, add, wsdl: Path) -> None:
     seen: set[tuple[int, str, str]] = set()
     for error in errors:
         line, tag = _error_key(error)
-        element = _locate(payload, line, tag) if tag else None
+        element = _locate(payload, error)
         code, message = _classify(error, element, payload, env, (line, tag) in left_keys, wsdl)
         if (line, tag, code) in seen:
             continue
@@ -279,7 +301,7 @@ def _check_body(env: Envelope, add, wsdl: Path) -> None:
     for error in left:
         if _error_key(error) not in original_keys:
             # Hidden in the original by an earlier out-of-order error: still a real violation.
-            add(_locate(payload, *_error_key(error)) or payload, SCHEMA, _readable(error.message))
+            add(None, SCHEMA, _readable(error.message), line=error.line)
 
 
 def _classify(error, element, payload, env, still_fails, wsdl) -> tuple[str, str]:

@@ -22,8 +22,8 @@ REQUEST_HEADERS = [
 START_FIELDS = [
     "<o:connectorId>1</o:connectorId>",
     "<o:idTag>TAG-0001</o:idTag>",
-    "<o:meterStart>1000</o:meterStart>",
     "<o:timestamp>2024-03-01T10:00:00Z</o:timestamp>",
+    "<o:meterStart>1000</o:meterStart>",
 ]
 
 

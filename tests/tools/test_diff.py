@@ -71,7 +71,10 @@ def test_swapped_body_order() -> None:
     swapped = START_FIELDS[:2] + [START_FIELDS[3], START_FIELDS[2]]
     found = d.diff_envelopes(BASE, envelope(swapped))
     assert [(x.kind, x.path) for x in found] == [(d.ORDER, "Body/startTransactionRequest")]
-    assert "meterStart, timestamp != " in found[0].message
+    assert found[0].message == (
+        "Body/startTransactionRequest: order connectorId, idTag, timestamp, meterStart"
+        " != connectorId, idTag, meterStart, timestamp"
+    )
 
 
 def test_wrong_ocpp_version() -> None:
