@@ -1,0 +1,193 @@
+"""Clocks and a timer scheduler for the simulator.
+
+A fleet of a thousand simulated charge points must not need a thousand timer threads, so every
+charge point of a process shares one :class:`Scheduler`: one thread keeps a heap of due times and
+hands the due callbacks to a small worker pool (a slow HTTP call then blocks one worker, not every
+timer of the fleet). Tests swap in :class:`ManualScheduler`, whose fake clock only moves when the
+test says so, which keeps them fast and deterministic.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Clock(Protocol):
+    """Source of wall-clock time (timezone-aware UTC) and of monotonic seconds."""
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class FakeClock:
+    """A clock that only moves when told to; both readings advance together."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
+        self._mono = 1000.0
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        self._mono += seconds
+
+
+class Timer:
+    """Handle of one scheduled callback; ``cancel()`` is idempotent and thread-safe."""
+
+    __slots__ = ("due", "fn", "args", "cancelled")
+
+    def __init__(self, due: float, fn: Callable[..., Any], args: tuple) -> None:
+        self.due = due
+        self.fn = fn
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def _run(timer: Timer) -> None:
+    if timer.cancelled:
+        return
+    try:
+        timer.fn(*timer.args)
+    except Exception:  # a failing callback must not kill the shared thread
+        log.exception("scheduled callback %r failed", timer.fn)
+
+
+class Scheduler:
+    """One background thread for all timers of the process, callbacks on a worker pool."""
+
+    _shared: Scheduler | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, clock: Clock | None = None, workers: int = 16) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cp-worker")
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="cp-scheduler", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def shared(cls) -> Scheduler:
+        """The process-wide scheduler, created on first use."""
+        with cls._shared_lock:
+            if cls._shared is None or cls._shared._stopped:
+                cls._shared = cls()
+            return cls._shared
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
+        timer = Timer(self.clock.monotonic() + max(0.0, delay), fn, args)
+        with self._cond:
+            heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
+            self._cond.notify()
+        return timer
+
+    def call_at(self, when: datetime, fn: Callable[..., Any], *args: Any) -> Timer:
+        """Run at a wall-clock time (reservation expiry, firmware retrieveDate)."""
+        return self.call_later((when - self.clock.now()).total_seconds(), fn, *args)
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                due, _, timer = self._heap[0]
+                wait = due - self.clock.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            if not timer.cancelled:
+                try:
+                    self._pool.submit(_run, timer)
+                except RuntimeError:  # pool shut down
+                    return
+
+
+class ManualScheduler:
+    """Scheduler for tests: callbacks run in the caller's thread when the fake clock passes them."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._lock = threading.RLock()
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
+        timer = Timer(self.clock.monotonic() + max(0.0, delay), fn, args)
+        with self._lock:
+            heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
+        return timer
+
+    def call_at(self, when: datetime, fn: Callable[..., Any], *args: Any) -> Timer:
+        return self.call_later((when - self.clock.now()).total_seconds(), fn, *args)
+
+    def run_pending(self) -> int:
+        """Run every callback already due (including ones they schedule for now)."""
+        return self.advance(0)
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock forward, running each callback at its own due time, in order."""
+        target = self.clock.monotonic() + seconds
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._heap or self._heap[0][0] > target:
+                    break
+                due, _, timer = heapq.heappop(self._heap)
+            if due > self.clock.monotonic():
+                self.clock.advance(due - self.clock.monotonic())
+            if not timer.cancelled:
+                ran += 1
+                _run(timer)
+        if target > self.clock.monotonic():
+            self.clock.advance(target - self.clock.monotonic())
+        return ran
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(1 for _, _, t in self._heap if not t.cancelled)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._heap.clear()
