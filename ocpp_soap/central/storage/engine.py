@@ -1,0 +1,92 @@
+"""Engine factory: a SQLite file that several worker processes can share, or PostgreSQL.
+
+SQLite needs care to be safe under gunicorn's worker processes:
+- WAL lets readers and one writer work at once; ``busy_timeout`` makes a second writer wait
+  instead of failing at once.
+- pysqlite's own transaction handling opens transactions lazily and late, so a read-then-write
+  transaction can find its snapshot stale and fail with "database is locked" without waiting.
+  We switch it off and issue ``BEGIN IMMEDIATE`` ourselves for write transactions, which takes the
+  write lock up front (waiting under ``busy_timeout``) — the remedy for SteVe #72-style deadlocks.
+Everything else is plain SQLAlchemy, so the same code runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+#: Execution option naming how a SQLite transaction begins ("DEFERRED" or "IMMEDIATE").
+BEGIN_OPTION = "ocpp_sqlite_begin"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False) -> Engine:
+    """Create the engine for ``url`` with the connection settings this project relies on."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise ValueError("use a SQLite file, not an in-memory database (workers share it)")
+        kwargs["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": busy_timeout_ms / 1000,
+        }
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(parsed, **kwargs)
+    if is_sqlite(engine):
+        _configure_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            _enable_wal(cursor, busy_timeout_ms)
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
+    """Switch the file to WAL (a no-op once done; the mode is stored in the file).
+
+    The switch needs an exclusive lock and SQLite does not always wait for it under
+    ``busy_timeout`` (two fresh processes racing here get "database is locked" at once), so we
+    wait ourselves, re-checking whether another process has switched it meanwhile.
+    """
+    deadline = time.monotonic() + max(busy_timeout_ms, 1000) / 1000
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + random.random() * 0.04)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions take the write lock when they begin (SQLite)."""
+    return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})

@@ -1,0 +1,100 @@
+"""A small versioned migration runner, run at every start, safe when workers start together.
+
+Why not hand steps: operators upgrade by installing a new version and restarting; the program
+must bring the schema along. Why not Alembic: ten tables and a handful of future steps do not
+justify a second configuration tree to ship and keep in sync.
+
+Rules:
+- ``schema_version`` holds one row per applied step; the schema's version is the largest.
+- A fresh database gets the current models' schema in one go and is stamped with the latest
+  version (steps only ever run against databases that already exist).
+- Each later step turns version N-1's schema into N's and must leave the models' schema behind
+  once all steps ran (a test compares the two).
+- The whole run happens in one transaction that holds the database's write lock (SQLite
+  ``BEGIN IMMEDIATE``, PostgreSQL advisory lock); DDL is transactional on both, so a second
+  process waits, then sees the new version and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, MetaData, text
+
+from ..timeutil import utc_now
+from .engine import writer
+from .models import Base
+
+log = logging.getLogger(__name__)
+
+#: Arbitrary constant naming this program's migration lock on PostgreSQL.
+PG_LOCK_KEY = 0x0CC9_50A9
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _initial_schema(conn: Connection) -> None:
+    Base.metadata.create_all(conn, checkfirst=True)
+
+
+#: Ordered steps. Append, never edit a released one.
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial_schema),)
+
+
+def current_version(conn: Connection) -> int:
+    """Schema version recorded in ``conn``'s database (0 when none)."""
+    return int(conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar() or 0)
+
+
+def migrate(
+    engine: Engine,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    metadata: MetaData = Base.metadata,
+) -> int:
+    """Bring the database to the latest version; return that version."""
+    versions = [m.version for m in migrations]
+    if versions != sorted(set(versions)) or not versions:
+        raise ValueError("migrations must have strictly increasing versions")
+    latest = versions[-1]
+    with writer(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version INTEGER PRIMARY KEY,"
+                " description VARCHAR(255) NOT NULL,"
+                " applied_at VARCHAR(40) NOT NULL)"
+            )
+        )
+        current = current_version(conn)
+        if current > latest:
+            raise RuntimeError(
+                f"database schema version {current} is newer than this program's {latest};"
+                " upgrade ocpp-soap"
+            )
+        if current == 0:
+            metadata.create_all(conn, checkfirst=True)
+            _stamp(conn, latest, "fresh database at latest schema")
+            log.info("created database schema version %d", latest)
+            return latest
+        for step in migrations:
+            if step.version > current:
+                log.info("migrating database to version %d: %s", step.version, step.description)
+                step.apply(conn)
+                _stamp(conn, step.version, step.description)
+        return latest
+
+
+def _stamp(conn: Connection, version: int, description: str) -> None:
+    conn.execute(
+        text("INSERT INTO schema_version (version, description, applied_at) VALUES (:v, :d, :t)"),
+        {"v": version, "d": description, "t": utc_now().isoformat()},
+    )

@@ -1,0 +1,277 @@
+"""The Central System's tables (SQLAlchemy 2 ORM), portable between SQLite and PostgreSQL.
+
+History tables (transactions, meter samples, logs) hold the charge box identity as plain text
+without a foreign key: removing a box from service must not erase what it did, and the envelope
+log must be able to name boxes we never registered. Only state that means nothing without its
+box (connector status, queued commands) cascades on delete.
+
+String lengths are generous on purpose: real boxes exceed the spec's CiString limits, and a
+too-long serial number must never cost us a BootNotification.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import JSONPayload, UTCDateTime
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key for big logs.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+Ident = String(255)
+Short = String(64)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), str: Ident}
+
+
+class ChargeBox(Base):
+    """A charge box we know: registration, what it told us at boot and how to reach it."""
+
+    __tablename__ = "charge_boxes"
+
+    charge_box_id: Mapped[str] = mapped_column(Ident, primary_key=True)
+    registration_status: Mapped[str] = mapped_column(Short, default="Accepted")
+    description: Mapped[str | None] = mapped_column(Text)
+
+    charge_point_vendor: Mapped[str | None]
+    charge_point_model: Mapped[str | None]
+    charge_point_serial_number: Mapped[str | None]
+    charge_box_serial_number: Mapped[str | None]
+    firmware_version: Mapped[str | None]
+    iccid: Mapped[str | None]
+    imsi: Mapped[str | None]
+    meter_type: Mapped[str | None]
+    meter_serial_number: Mapped[str | None]
+    ocpp_version: Mapped[str | None] = mapped_column(String(8))
+
+    # The address commands go to; with endpoint_override set it is the operator's and learning
+    # leaves it alone (learning still records what it saw in learned_*).
+    endpoint_address: Mapped[str | None] = mapped_column(Text)
+    endpoint_source: Mapped[str | None] = mapped_column(String(16))
+    endpoint_override: Mapped[bool] = mapped_column(Boolean, default=False)
+    endpoint_updated_at: Mapped[datetime | None]
+    learned_address: Mapped[str | None] = mapped_column(Text)
+    learned_source: Mapped[str | None] = mapped_column(String(16))
+
+    last_boot_at: Mapped[datetime | None]
+    last_heartbeat_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    auth_secret_hash: Mapped[str | None]
+
+    firmware_status: Mapped[str | None] = mapped_column(Short)
+    firmware_status_at: Mapped[datetime | None]
+    diagnostics_status: Mapped[str | None] = mapped_column(Short)
+    diagnostics_status_at: Mapped[datetime | None]
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ConnectorStatus(Base):
+    """Latest StatusNotification per connector (connector 0 is the box itself)."""
+
+    __tablename__ = "connector_status"
+
+    charge_box_id: Mapped[str] = mapped_column(
+        ForeignKey("charge_boxes.charge_box_id", ondelete="CASCADE"), primary_key=True
+    )
+    connector_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str | None] = mapped_column(Short)
+    error_code: Mapped[str | None] = mapped_column(Short)
+    info: Mapped[str | None]
+    vendor_id: Mapped[str | None]
+    vendor_error_code: Mapped[str | None]
+    timestamp: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+
+
+class IdTag(Base):
+    """An identifier that may charge; parent tags group identifiers (a blocked parent blocks all)."""
+
+    __tablename__ = "id_tags"
+
+    id_tag: Mapped[str] = mapped_column(Ident, primary_key=True)
+    status: Mapped[str] = mapped_column(Short, default="Accepted")
+    expiry_date: Mapped[datetime | None]
+    parent_id_tag: Mapped[str | None]
+    max_active_transactions: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Transaction(Base):
+    """A charging session; ``orphan`` rows come from a StopTransaction for an id we never issued."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        Index("ix_transactions_box_start", "charge_box_id", "start_timestamp"),
+        Index("ix_transactions_tag_open", "id_tag", "stop_timestamp"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    charge_box_id: Mapped[str]
+    connector_id: Mapped[int | None] = mapped_column(Integer)
+    id_tag: Mapped[str | None]
+    start_status: Mapped[str | None] = mapped_column(Short)
+    meter_start: Mapped[int | None] = mapped_column(BigInteger)
+    start_timestamp: Mapped[datetime | None]
+    reservation_id: Mapped[int | None] = mapped_column(Integer)
+    stop_timestamp: Mapped[datetime | None]
+    meter_stop: Mapped[int | None] = mapped_column(BigInteger)
+    stop_reason: Mapped[str | None] = mapped_column(Short)
+    stop_id_tag: Mapped[str | None]
+    stop_received_at: Mapped[datetime | None]
+    stop_count: Mapped[int] = mapped_column(Integer, default=0)
+    orphan: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported_transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class MeterSample(Base):
+    """One sampled value, from MeterValues or a StopTransaction's transactionData."""
+
+    __tablename__ = "meter_samples"
+    __table_args__ = (
+        Index("ix_meter_samples_tx", "transaction_id"),
+        Index("ix_meter_samples_box_time", "charge_box_id", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id", ondelete="SET NULL")
+    )
+    # What the box said, even when it matches no transaction row (nothing is thrown away).
+    reported_transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+    charge_box_id: Mapped[str]
+    connector_id: Mapped[int | None] = mapped_column(Integer)
+    timestamp: Mapped[datetime | None]
+    value: Mapped[str | None] = mapped_column(Text)
+    measurand: Mapped[str | None] = mapped_column(Short)
+    unit: Mapped[str | None] = mapped_column(Short)
+    context: Mapped[str | None] = mapped_column(Short)
+    format: Mapped[str | None] = mapped_column(Short)
+    phase: Mapped[str | None] = mapped_column(Short)
+    location: Mapped[str | None] = mapped_column(Short)
+    source: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime]
+
+
+class Reservation(Base):
+    """A reservation the CS made (ReserveNow); StartTransaction with its id marks it used."""
+
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    charge_box_id: Mapped[str]
+    connector_id: Mapped[int] = mapped_column(Integer)
+    id_tag: Mapped[str]
+    parent_id_tag: Mapped[str | None]
+    expiry_date: Mapped[datetime]
+    status: Mapped[str] = mapped_column(Short, default="Requested")
+    transaction_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class StatusEvent(Base):
+    """History of FirmwareStatusNotification and DiagnosticsStatusNotification."""
+
+    __tablename__ = "status_events"
+    __table_args__ = (Index("ix_status_events_box", "charge_box_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    charge_box_id: Mapped[str]
+    kind: Mapped[str] = mapped_column(String(16))  # "firmware" | "diagnostics"
+    status: Mapped[str] = mapped_column(Short)
+    received_at: Mapped[datetime]
+
+
+class DataTransfer(Base):
+    """A DataTransfer in either direction and what was answered."""
+
+    __tablename__ = "data_transfers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    charge_box_id: Mapped[str]
+    direction: Mapped[str] = mapped_column(String(8))  # "in" (CP→CS) | "out"
+    vendor_id: Mapped[str]
+    message_id: Mapped[str | None]
+    data: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Short)
+    reply_data: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+class EnvelopeLog(Base):
+    """Raw SOAP envelopes as they crossed the wire (pruned after the retention period)."""
+
+    __tablename__ = "envelope_log"
+    __table_args__ = (
+        Index("ix_envelope_log_at", "at"),
+        Index("ix_envelope_log_box_at", "charge_box_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out"
+    charge_box_id: Mapped[str | None]
+    action: Mapped[str | None] = mapped_column(Short)
+    message_id: Mapped[str | None]
+    relates_to: Mapped[str | None]
+    version: Mapped[str | None] = mapped_column(String(8))
+    peer: Mapped[str | None]
+    envelope: Mapped[str] = mapped_column(Text)
+
+
+class CommandLog(Base):
+    """Every CS→CP call: request, and reply or fault or timeout, with its latency."""
+
+    __tablename__ = "command_log"
+    __table_args__ = (Index("ix_command_log_box_at", "charge_box_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    charge_box_id: Mapped[str]
+    operation: Mapped[str] = mapped_column(Short)
+    version: Mapped[str | None] = mapped_column(String(8))
+    message_id: Mapped[str | None]
+    endpoint: Mapped[str | None] = mapped_column(Text)
+    request: Mapped[Any] = mapped_column(JSONPayload, nullable=True)
+    reply: Mapped[Any] = mapped_column(JSONPayload, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # reply | fault | timeout | error
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    pending_command_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PendingCommand(Base):
+    """A command waiting for its box to talk to us (the OCPP-S wake-up rule)."""
+
+    __tablename__ = "pending_commands"
+    __table_args__ = (Index("ix_pending_box_taken", "charge_box_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    charge_box_id: Mapped[str] = mapped_column(
+        ForeignKey("charge_boxes.charge_box_id", ondelete="CASCADE")
+    )
+    operation: Mapped[str] = mapped_column(Short)
+    payload: Mapped[Any] = mapped_column(JSONPayload, nullable=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    taken_at: Mapped[datetime | None]

@@ -1,0 +1,109 @@
+"""Short transactions with retry: the only way the rest of the code touches the database.
+
+Callers pass a function of a ``Session``; ``Store.write`` runs it in one write transaction and
+re-runs it when the database says "try again" (SQLite busy/locked, PostgreSQL serialization
+failure or deadlock). Because the whole unit is re-run, callers must do all their reads inside it
+and keep side effects outside.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .engine import make_engine, writer
+from .migrations import migrate
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+_RETRY_TEXTS = ("database is locked", "database is busy", "database table is locked")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for errors that mean "another writer was in the way", not "your data is wrong"."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and any(t in str(orig).lower() for t in _RETRY_TEXTS)
+
+
+class Store:
+    """Owns the engine and hands out short transactions."""
+
+    def __init__(self, engine: Engine, *, attempts: int = 8) -> None:
+        self.engine = engine
+        self.attempts = attempts
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(writer(engine), expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout_ms: int = 10000, run_migrations: bool = True) -> Store:
+        """Engine for ``url`` with the schema brought up to date (safe from several processes)."""
+        engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+        if run_migrations:
+            migrate(engine)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def write(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in one write transaction, retrying the whole unit when the DB asks to."""
+        return self._run(self._write, fn)
+
+    def read(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in a read transaction (WAL readers never block the writer)."""
+        return self._run(self._read, fn)
+
+    def _run(self, factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+        delay = 0.005
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with factory() as session, session.begin():
+                    return fn(session)
+            except DBAPIError as exc:
+                if attempt == self.attempts or not is_retryable(exc):
+                    raise
+                log.debug("retrying transaction after %s (attempt %d)", exc.orig, attempt)
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def upsert(
+    session: Session,
+    model: Any,
+    values: Mapping[str, Any],
+    keys: Iterable[str],
+    only_if: Any = None,
+) -> None:
+    """INSERT … ON CONFLICT DO UPDATE on SQLite and PostgreSQL (no read-then-insert race).
+
+    ``only_if`` is an optional SQL condition (on the existing row) for the update to happen.
+    """
+    keys = list(keys)
+    name = session.get_bind().dialect.name
+    module = {"sqlite": sqlite, "postgresql": postgresql}.get(name)
+    if module is None:
+        raise NotImplementedError(f"upsert not supported on {name}")
+    stmt = module.insert(model).values(**values)
+    update = {k: stmt.excluded[k] for k in values if k not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=update, where=only_if)
+    session.execute(stmt)

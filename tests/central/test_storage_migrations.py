@@ -1,0 +1,125 @@
+"""The schema is created and migrated by the program, safely from several processes at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, text
+
+from ocpp_soap.central.storage import MIGRATIONS, Migration, Store, make_engine, migrate
+from ocpp_soap.central.storage.models import Base
+
+
+def _url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'm.db'}"
+
+
+def _versions(engine) -> list[int]:
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT version FROM schema_version ORDER BY 1"))]
+
+
+def test_fresh_database_gets_models_schema_and_latest_version(tmp_path):
+    engine = make_engine(_url(tmp_path))
+    assert migrate(engine) == MIGRATIONS[-1].version
+    tables = set(inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    for name, table in Base.metadata.tables.items():
+        columns = {c["name"] for c in inspect(engine).get_columns(name)}
+        assert columns == {c.name for c in table.columns}, name
+    assert _versions(engine) == [MIGRATIONS[-1].version]
+
+
+def test_migrate_is_idempotent(tmp_path):
+    engine = make_engine(_url(tmp_path))
+    migrate(engine)
+    migrate(engine)
+    Store.open(_url(tmp_path))
+    assert _versions(engine) == [MIGRATIONS[-1].version]
+
+
+def test_later_steps_run_once_on_existing_database(tmp_path):
+    engine = make_engine(_url(tmp_path))
+    migrate(engine)
+    calls = []
+
+    def add_column(conn):
+        calls.append(1)
+        conn.execute(text("ALTER TABLE id_tags ADD COLUMN colour VARCHAR(20)"))
+
+    steps = [*MIGRATIONS, Migration(MIGRATIONS[-1].version + 1, "tag colour", add_column)]
+    extra = MetaData()
+    Table("unused", extra, Column("id", Integer, primary_key=True), Column("x", String(5)))
+    assert migrate(engine, steps, extra) == steps[-1].version
+    assert migrate(engine, steps, extra) == steps[-1].version
+    assert calls == [1]
+    assert "colour" in {c["name"] for c in inspect(engine).get_columns("id_tags")}
+    assert "unused" not in inspect(engine).get_table_names()  # fresh-only path not taken
+    assert _versions(engine) == [1, 2]
+
+
+def test_newer_database_is_refused(tmp_path):
+    engine = make_engine(_url(tmp_path))
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_version VALUES (999, 'future', 'x')"))
+    with pytest.raises(RuntimeError, match="newer"):
+        migrate(engine)
+
+
+def test_failed_step_leaves_version_unchanged(tmp_path):
+    engine = make_engine(_url(tmp_path))
+    migrate(engine)
+
+    def broken(conn):
+        conn.execute(text("CREATE TABLE half_done (id INTEGER)"))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        migrate(engine, [*MIGRATIONS, Migration(2, "broken", broken)])
+    assert _versions(engine) == [1]
+    assert "half_done" not in inspect(engine).get_table_names()
+
+
+def test_threads_with_own_engines_migrate_at_once(tmp_path):
+    url = _url(tmp_path)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            engine = make_engine(url)
+            barrier.wait()
+            migrate(engine)
+            engine.dispose()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _versions(make_engine(url)) == [MIGRATIONS[-1].version]
+
+
+def _migrate_in_child(url: str, barrier) -> None:
+    engine = make_engine(url)
+    barrier.wait()
+    migrate(engine)
+
+
+def test_processes_migrate_at_once(tmp_path):
+    url = _url(tmp_path)
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(3)
+    procs = [ctx.Process(target=_migrate_in_child, args=(url, barrier)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert _versions(make_engine(url)) == [MIGRATIONS[-1].version]
