@@ -268,8 +268,8 @@ class ChargePoint(Commands):
             for c in self.connectors.values():
                 if c.transaction is not None:
                     self._stop_locked(c, reason, None, now)
-        self._notify_status()
         self.outbox.drain()
+        self._notify_status()
         with self._lock:
             self.registration = None
             self.outbox.paused = True
@@ -336,7 +336,7 @@ class ChargePoint(Commands):
         local, _src = self.auth.lookup(tag, now, self.config.bool("LocalAuthListEnabled"),
                                        self.config.bool("AuthorizationCacheEnabled"))
         if self.registration == "Accepted":
-            if self.config.bool("LocalPreAuthorize") and local and local["status"] == "Accepted":
+            if self.online and self.config.bool("LocalPreAuthorize") and local and local["status"] == "Accepted":
                 return local
             try:
                 info = self._call("Authorize", {"idTag": tag}).get("idTagInfo") or {"status": "Invalid"}
@@ -395,8 +395,8 @@ class ChargePoint(Commands):
             c.finishing = False
             self._save()
         self._refresh_power()
-        self._notify_status()
         self.outbox.drain()
+        self._notify_status()
 
     def suspend_ev(self, n: int, suspended: bool = True) -> None:
         """The EV stops (or resumes) drawing power: SuspendedEV in 1.6."""
@@ -487,8 +487,8 @@ class ChargePoint(Commands):
                 c.cancel_reservation()
             self._save()
         self._refresh_power()
-        self._notify_status()
         self.outbox.drain()
+        self._notify_status()
 
     def clear_fault(self, n: int) -> None:
         with self._lock:
@@ -530,8 +530,8 @@ class ChargePoint(Commands):
             self._schedule_sample(c)
             self._save()
         self._refresh_power()
-        self._notify_status()
         self.outbox.drain()
+        self._notify_status()
 
     def _stop_locked(self, c: Connector, reason: str, tag: str | None, now: datetime) -> None:
         """End the transaction on ``c`` and queue its StopTransaction (caller holds the lock)."""
@@ -580,8 +580,8 @@ class ChargePoint(Commands):
                 return False
             self._stop_locked(c, reason, None, self.now())
         self._refresh_power()
-        self._notify_status()
         self.outbox.drain()
+        self._notify_status()
         return True
 
     def _on_tx_reply(self, item: dict, payload: dict, reply: dict | None) -> None:
@@ -690,8 +690,8 @@ class ChargePoint(Commands):
             tx.last_periodic_wh = c.meter.energy_wh
             self._schedule_sample(c)
             self._save()
-        self._notify_status()
         self.outbox.drain()
+        self._notify_status()
 
     def _schedule_aligned(self) -> None:
         interval = self.config.int("ClockAlignedDataInterval")
