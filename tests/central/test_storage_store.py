@@ -95,16 +95,19 @@ def test_upsert_inserts_then_updates_only_if_newer(store):
     from ocpp_soap.central.storage.models import ChargeBox
 
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    store.write(
-        lambda s: s.add(ChargeBox(charge_box_id="CB", created_at=t0, updated_at=t0))
-    )
+    store.write(lambda s: s.add(ChargeBox(charge_box_id="CB", created_at=t0, updated_at=t0)))
     table = ConnectorStatus.__table__
 
     def put(status, ts):
-        values = dict(charge_box_id="CB", connector_id=1, status=status, timestamp=ts, received_at=ts)
+        values = dict(
+            charge_box_id="CB", connector_id=1, status=status, timestamp=ts, received_at=ts
+        )
         store.write(
             lambda s: upsert(
-                s, ConnectorStatus, values, ("charge_box_id", "connector_id"),
+                s,
+                ConnectorStatus,
+                values,
+                ("charge_box_id", "connector_id"),
                 only_if=table.c.timestamp <= ts,
             )
         )

@@ -1,0 +1,519 @@
+"""Operator functions behind the CLI and the HTTP API: charge boxes, tags, and read-only views.
+
+Everything returns JSON-friendly dicts (``records.to_dict``); errors are ``NotFound`` (404),
+``Conflict`` (409) and ``ValueError`` (422), so both faces map them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from .endpoint import SOURCE_MANUAL
+from .errors import Conflict, NotFound
+from .idtags import STORED_STATUSES
+from .passwords import hash_secret
+from .records import to_dict
+from .settings import CentralSettings
+from .storage.models import (
+    ChargeBox,
+    CommandLog,
+    ConnectorStatus,
+    DataTransfer,
+    EnvelopeLog,
+    IdTag,
+    MeterSample,
+    PendingCommand,
+    Reservation,
+    Transaction,
+)
+from .storage.store import Store
+from .timeutil import parse_time, utc_now
+
+REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
+_UNSET: Any = object()
+MAX_LIMIT = 10000
+
+
+def _check_endpoint(address: str) -> str:
+    address = address.strip()
+    if not address.startswith(("http://", "https://")):
+        raise ValueError(f"endpoint must be an http(s) URL, not {address!r}")
+    return address
+
+
+def _limit(limit: int | None) -> int:
+    if limit is None:
+        return MAX_LIMIT
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    return min(limit, MAX_LIMIT)
+
+
+def _time_window(query: Select[Any], column: Any, since: Any, until: Any) -> Select[Any]:
+    if since is not None:
+        query = query.where(column >= parse_time(since))
+    if until is not None:
+        query = query.where(column < parse_time(until))
+    return query
+
+
+class CentralAdmin:
+    """Operator actions over the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: CentralSettings | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.settings = settings or CentralSettings()
+        self.clock = clock
+
+    # ----------------------------------------------------------------- charge boxes
+
+    def add_chargebox(
+        self,
+        charge_box_id: str,
+        *,
+        registration_status: str = "Accepted",
+        description: str | None = None,
+        endpoint: str | None = None,
+        auth_secret: str | None = None,
+    ) -> dict[str, Any]:
+        """Register a box (it may then boot). Conflict if it exists."""
+        if not charge_box_id or not charge_box_id.strip():
+            raise ValueError("charge box id must not be empty")
+        if registration_status not in REGISTRATION_STATUSES:
+            raise ValueError(f"registration_status must be one of {REGISTRATION_STATUSES}")
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            if session.get(ChargeBox, charge_box_id) is not None:
+                raise Conflict(f"charge box {charge_box_id!r} exists")
+            box = ChargeBox(
+                charge_box_id=charge_box_id,
+                registration_status=registration_status,
+                description=description,
+                endpoint_override=False,
+                auth_secret_hash=hash_secret(auth_secret) if auth_secret else None,
+                created_at=now,
+                updated_at=now,
+            )
+            if endpoint:
+                box.endpoint_address = _check_endpoint(endpoint)
+                box.endpoint_source = SOURCE_MANUAL
+                box.endpoint_override = True
+                box.endpoint_updated_at = now
+            session.add(box)
+            session.flush()
+            return to_dict(box)
+
+        return self.store.write(work)
+
+    def list_chargeboxes(self, registration_status: str | None = None) -> list[dict[str, Any]]:
+        def work(session: Session) -> list[dict[str, Any]]:
+            query = select(ChargeBox).order_by(ChargeBox.charge_box_id)
+            if registration_status:
+                query = query.where(ChargeBox.registration_status == registration_status)
+            return [to_dict(b) for b in session.execute(query).scalars()]
+
+        return self.store.read(work)
+
+    def get_chargebox(self, charge_box_id: str) -> dict[str, Any]:
+        """The box with its connectors' latest status."""
+
+        def work(session: Session) -> dict[str, Any]:
+            box = session.get(ChargeBox, charge_box_id)
+            if box is None:
+                raise NotFound(f"unknown charge box {charge_box_id!r}")
+            out = to_dict(box)
+            out["connectors"] = [
+                to_dict(c)
+                for c in session.execute(
+                    select(ConnectorStatus)
+                    .where(ConnectorStatus.charge_box_id == charge_box_id)
+                    .order_by(ConnectorStatus.connector_id)
+                ).scalars()
+            ]
+            return out
+
+        return self.store.read(work)
+
+    def update_chargebox(
+        self,
+        charge_box_id: str,
+        *,
+        registration_status: str | None = None,
+        description: Any = _UNSET,
+        auth_secret: Any = _UNSET,
+    ) -> dict[str, Any]:
+        """Change registration, description or Basic-auth secret (``None`` clears them)."""
+        if registration_status is not None and registration_status not in REGISTRATION_STATUSES:
+            raise ValueError(f"registration_status must be one of {REGISTRATION_STATUSES}")
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            box = session.get(ChargeBox, charge_box_id)
+            if box is None:
+                raise NotFound(f"unknown charge box {charge_box_id!r}")
+            if registration_status is not None:
+                box.registration_status = registration_status
+            if description is not _UNSET:
+                box.description = description
+            if auth_secret is not _UNSET:
+                box.auth_secret_hash = hash_secret(auth_secret) if auth_secret else None
+            box.updated_at = now
+            return to_dict(box)
+
+        return self.store.write(work)
+
+    def set_endpoint(self, charge_box_id: str, address: str | None) -> dict[str, Any]:
+        """Operator's address for the box; it wins over learning. ``None`` gives the box back to
+        learning (the last learned address is used right away)."""
+        now = self.clock()
+        address = _check_endpoint(address) if address else None
+
+        def work(session: Session) -> dict[str, Any]:
+            box = session.get(ChargeBox, charge_box_id)
+            if box is None:
+                raise NotFound(f"unknown charge box {charge_box_id!r}")
+            if address:
+                box.endpoint_address, box.endpoint_source = address, SOURCE_MANUAL
+                box.endpoint_override = True
+            else:
+                box.endpoint_override = False
+                box.endpoint_address, box.endpoint_source = box.learned_address, box.learned_source
+            box.endpoint_updated_at = now
+            box.updated_at = now
+            return to_dict(box)
+
+        return self.store.write(work)
+
+    def remove_chargebox(self, charge_box_id: str) -> None:
+        """Forget the box (its connector status and queued commands); its history stays."""
+
+        def work(session: Session) -> None:
+            box = session.get(ChargeBox, charge_box_id)
+            if box is None:
+                raise NotFound(f"unknown charge box {charge_box_id!r}")
+            session.delete(box)
+
+        self.store.write(work)
+
+    # ----------------------------------------------------------------- id tags
+
+    def add_tag(
+        self,
+        id_tag: str,
+        *,
+        status: str = "Accepted",
+        expiry_date: datetime | str | None = None,
+        parent_id_tag: str | None = None,
+        max_active_transactions: Any = _UNSET,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Add an id tag; ``max_active_transactions`` defaults to the setting (None = no limit)."""
+        if not id_tag or not id_tag.strip():
+            raise ValueError("id tag must not be empty")
+        if status not in STORED_STATUSES:
+            raise ValueError(f"status must be one of {STORED_STATUSES}")
+        if max_active_transactions is _UNSET:
+            max_active_transactions = self.settings.default_max_active_transactions
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            if session.get(IdTag, id_tag) is not None:
+                raise Conflict(f"id tag {id_tag!r} exists")
+            tag = IdTag(
+                id_tag=id_tag,
+                status=status,
+                expiry_date=parse_time(expiry_date),
+                parent_id_tag=parent_id_tag or None,
+                max_active_transactions=max_active_transactions,
+                note=note,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(tag)
+            session.flush()
+            return to_dict(tag)
+
+        return self.store.write(work)
+
+    def list_tags(self, status: str | None = None) -> list[dict[str, Any]]:
+        def work(session: Session) -> list[dict[str, Any]]:
+            query = select(IdTag).order_by(IdTag.id_tag)
+            if status:
+                query = query.where(IdTag.status == status)
+            return [to_dict(t) for t in session.execute(query).scalars()]
+
+        return self.store.read(work)
+
+    def get_tag(self, id_tag: str) -> dict[str, Any]:
+        def work(session: Session) -> dict[str, Any]:
+            tag = session.get(IdTag, id_tag)
+            if tag is None:
+                raise NotFound(f"unknown id tag {id_tag!r}")
+            return to_dict(tag)
+
+        return self.store.read(work)
+
+    def update_tag(
+        self,
+        id_tag: str,
+        *,
+        status: str | None = None,
+        expiry_date: Any = _UNSET,
+        parent_id_tag: Any = _UNSET,
+        max_active_transactions: Any = _UNSET,
+        note: Any = _UNSET,
+    ) -> dict[str, Any]:
+        """Change a tag; pass ``None`` to clear expiry, parent, limit or note."""
+        if status is not None and status not in STORED_STATUSES:
+            raise ValueError(f"status must be one of {STORED_STATUSES}")
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            tag = session.get(IdTag, id_tag)
+            if tag is None:
+                raise NotFound(f"unknown id tag {id_tag!r}")
+            if status is not None:
+                tag.status = status
+            if expiry_date is not _UNSET:
+                tag.expiry_date = parse_time(expiry_date)
+            if parent_id_tag is not _UNSET:
+                if parent_id_tag == id_tag:
+                    raise ValueError("a tag cannot be its own parent")
+                tag.parent_id_tag = parent_id_tag or None
+            if max_active_transactions is not _UNSET:
+                tag.max_active_transactions = max_active_transactions
+            if note is not _UNSET:
+                tag.note = note
+            tag.updated_at = now
+            return to_dict(tag)
+
+        return self.store.write(work)
+
+    def block_tag(self, id_tag: str) -> dict[str, Any]:
+        return self.update_tag(id_tag, status="Blocked")
+
+    def unblock_tag(self, id_tag: str) -> dict[str, Any]:
+        return self.update_tag(id_tag, status="Accepted")
+
+    def remove_tag(self, id_tag: str) -> None:
+        def work(session: Session) -> None:
+            tag = session.get(IdTag, id_tag)
+            if tag is None:
+                raise NotFound(f"unknown id tag {id_tag!r}")
+            session.delete(tag)
+
+        self.store.write(work)
+
+    # ----------------------------------------------------------------- reservations
+
+    def add_reservation(
+        self,
+        charge_box_id: str,
+        connector_id: int,
+        id_tag: str,
+        expiry_date: datetime | str,
+        *,
+        parent_id_tag: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a reservation before sending ReserveNow; its id is the reservationId to send."""
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            if session.get(ChargeBox, charge_box_id) is None:
+                raise NotFound(f"unknown charge box {charge_box_id!r}")
+            row = Reservation(
+                charge_box_id=charge_box_id,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                parent_id_tag=parent_id_tag,
+                expiry_date=parse_time(expiry_date),
+                status="Requested",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return to_dict(row)
+
+        return self.store.write(work)
+
+    def set_reservation_status(self, reservation_id: int, status: str) -> dict[str, Any]:
+        """Record the box's answer (Accepted, Faulted, Occupied, …) or Cancelled/Expired."""
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            row = session.get(Reservation, reservation_id)
+            if row is None:
+                raise NotFound(f"unknown reservation {reservation_id}")
+            row.status, row.updated_at = status, now
+            return to_dict(row)
+
+        return self.store.write(work)
+
+    def list_reservations(self, charge_box_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(Reservation).order_by(Reservation.id)
+        if charge_box_id:
+            query = query.where(Reservation.charge_box_id == charge_box_id)
+        return self._rows(query)
+
+    # ----------------------------------------------------------------- read-only views
+
+    def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
+        return self.store.read(lambda s: [to_dict(r) for r in s.execute(query).scalars()])
+
+    def list_transactions(
+        self,
+        *,
+        charge_box_id: str | None = None,
+        id_tag: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        active: bool | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Transactions newest first; ``since``/``until`` apply to the start time (orphans, which
+        have none, are matched by their stop time)."""
+        query = select(Transaction).order_by(Transaction.id.desc())
+        if charge_box_id:
+            query = query.where(Transaction.charge_box_id == charge_box_id)
+        if id_tag:
+            query = query.where(Transaction.id_tag == id_tag)
+        if active is True:
+            query = query.where(Transaction.stop_timestamp.is_(None))
+        elif active is False:
+            query = query.where(Transaction.stop_timestamp.is_not(None))
+        started = func.coalesce(Transaction.start_timestamp, Transaction.stop_timestamp)
+        query = _time_window(query, started, since, until)
+        return self._rows(query.limit(_limit(limit)).offset(offset))
+
+    def get_transaction(self, transaction_id: int) -> dict[str, Any]:
+        def work(session: Session) -> dict[str, Any]:
+            tx = session.get(Transaction, transaction_id)
+            if tx is None:
+                raise NotFound(f"unknown transaction {transaction_id}")
+            return to_dict(tx)
+
+        return self.store.read(work)
+
+    def list_meter_values(
+        self,
+        *,
+        charge_box_id: str | None = None,
+        transaction_id: int | None = None,
+        connector_id: int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int | None = 1000,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Samples in time order; ``transaction_id`` also finds samples that named it but arrived
+        before any matching transaction existed."""
+        query = select(MeterSample).order_by(MeterSample.timestamp, MeterSample.id)
+        if charge_box_id:
+            query = query.where(MeterSample.charge_box_id == charge_box_id)
+        if transaction_id is not None:
+            query = query.where(
+                (MeterSample.transaction_id == transaction_id)
+                | (
+                    MeterSample.transaction_id.is_(None)
+                    & (MeterSample.reported_transaction_id == transaction_id)
+                )
+            )
+        if connector_id is not None:
+            query = query.where(MeterSample.connector_id == connector_id)
+        query = _time_window(query, MeterSample.timestamp, since, until)
+        return self._rows(query.limit(_limit(limit)).offset(offset))
+
+    def connector_status(self, charge_box_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(ConnectorStatus).order_by(
+            ConnectorStatus.charge_box_id, ConnectorStatus.connector_id
+        )
+        if charge_box_id:
+            query = query.where(ConnectorStatus.charge_box_id == charge_box_id)
+        return self._rows(query)
+
+    def list_envelopes(
+        self,
+        *,
+        charge_box_id: str | None = None,
+        action: str | None = None,
+        direction: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        include_envelope: bool = True,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The message log, newest first."""
+        query = select(EnvelopeLog).order_by(EnvelopeLog.id.desc())
+        if charge_box_id:
+            query = query.where(EnvelopeLog.charge_box_id == charge_box_id)
+        if action:
+            query = query.where(EnvelopeLog.action == action)
+        if direction:
+            query = query.where(EnvelopeLog.direction == direction)
+        query = _time_window(query, EnvelopeLog.at, since, until)
+        rows = self._rows(query.limit(_limit(limit)).offset(offset))
+        if not include_envelope:
+            for row in rows:
+                row.pop("envelope", None)
+        return rows
+
+    def list_commands(
+        self,
+        *,
+        charge_box_id: str | None = None,
+        operation: str | None = None,
+        outcome: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The command log, newest first."""
+        query = select(CommandLog).order_by(CommandLog.id.desc())
+        if charge_box_id:
+            query = query.where(CommandLog.charge_box_id == charge_box_id)
+        if operation:
+            query = query.where(CommandLog.operation == operation)
+        if outcome:
+            query = query.where(CommandLog.outcome == outcome)
+        query = _time_window(query, CommandLog.at, since, until)
+        return self._rows(query.limit(_limit(limit)).offset(offset))
+
+    def list_pending(
+        self, charge_box_id: str | None = None, *, include_taken: bool = False
+    ) -> list[dict[str, Any]]:
+        query = select(PendingCommand).order_by(PendingCommand.id)
+        if charge_box_id:
+            query = query.where(PendingCommand.charge_box_id == charge_box_id)
+        if not include_taken:
+            query = query.where(PendingCommand.taken_at.is_(None))
+        return self._rows(query)
+
+    def cancel_pending(self, pending_id: int) -> None:
+        def work(session: Session) -> None:
+            row = session.get(PendingCommand, pending_id)
+            if row is None or row.taken_at is not None:
+                raise NotFound(f"no queued command {pending_id}")
+            session.delete(row)
+
+        self.store.write(work)
+
+    def list_data_transfers(self, charge_box_id: str | None = None, limit: int | None = 100):
+        query = select(DataTransfer).order_by(DataTransfer.id.desc())
+        if charge_box_id:
+            query = query.where(DataTransfer.charge_box_id == charge_box_id)
+        return self._rows(query.limit(_limit(limit)))

@@ -1,0 +1,477 @@
+"""The Central System's behaviour for the ten CP→CS operations, independent of SOAP.
+
+Every incoming message runs as one short write transaction that (1) checks who is talking
+(Basic-auth user = identity, registered and Accepted unless it is a BootNotification),
+(2) records that the box was seen and where it can be reached, and (3) does the operation's work.
+Doing all three together keeps the database consistent if a worker dies mid-message, and keeps
+SQLite's write lock for milliseconds only.
+
+Handlers take the wire layer's ``CallContext`` (duck-typed: only its attributes are used) and the
+payload in the neutral 1.6 shape, and return the reply payload in that shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .commands import Outbound
+from .endpoint import SOURCE_FROM, SOURCE_REPLY_TO, client_address, learn_endpoint
+from .errors import SecurityError
+from .idtags import id_tag_info
+from .metering import (
+    SOURCE_METER_VALUES,
+    SOURCE_STOP_TRANSACTION,
+    build_samples,
+    sample_key,
+)
+from .passwords import verify_secret
+from .settings import CentralSettings
+from .storage.models import (
+    ChargeBox,
+    ConnectorStatus,
+    DataTransfer,
+    MeterSample,
+    Reservation,
+    StatusEvent,
+    Transaction,
+)
+from .storage.store import Store, upsert
+from .timeutil import as_utc, utc_now
+from .vendors import DataTransferRequest, VendorRegistry
+
+log = logging.getLogger(__name__)
+
+BOOT_NOTIFICATION = "BootNotification"
+REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
+# Explicit statements of the box's URL outrank our guess from the peer address.
+_STRONG_SOURCES = {SOURCE_FROM, SOURCE_REPLY_TO, "manual"}
+
+# BootNotification field → ChargeBox column.
+BOOT_FIELDS = {
+    "chargePointVendor": "charge_point_vendor",
+    "chargePointModel": "charge_point_model",
+    "chargePointSerialNumber": "charge_point_serial_number",
+    "chargeBoxSerialNumber": "charge_box_serial_number",
+    "firmwareVersion": "firmware_version",
+    "iccid": "iccid",
+    "imsi": "imsi",
+    "meterType": "meter_type",
+    "meterSerialNumber": "meter_serial_number",
+}
+
+
+class CallContextLike(Protocol):
+    """What the domain reads from the wire layer's ``ocpp_soap.soap.context.CallContext``."""
+
+    charge_box_id: str
+    version: str
+    action: str
+    message_id: str | None
+    from_address: str | None
+    reply_to: str | None
+    to: str | None
+    peer: str | None
+    http_headers: dict[str, str]
+    basic_auth_user: str | None
+
+
+class CentralSystem(Outbound):
+    """Central System behaviour over a ``Store``; one instance per process is enough."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: CentralSettings | None = None,
+        vendors: VendorRegistry | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.settings = settings or CentralSettings()
+        self.vendors = vendors or VendorRegistry()
+        self.clock = clock
+
+    @classmethod
+    def open(
+        cls, settings: CentralSettings, vendors: VendorRegistry | None = None
+    ) -> CentralSystem:
+        """Open (and migrate) the database named by the settings."""
+        store = Store.open(settings.db_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        return cls(store, settings, vendors)
+
+    @property
+    def admin(self):  # -> CentralAdmin (import deferred: admin imports this module's helpers)
+        from .admin import CentralAdmin
+
+        return CentralAdmin(self.store, self.settings, self.clock)
+
+    # ----------------------------------------------------------------- who is talking
+
+    def _check_identity(self, ctx: CallContextLike) -> None:
+        user = getattr(ctx, "basic_auth_user", None)
+        if user is not None and user != ctx.charge_box_id:
+            raise SecurityError(
+                f"Basic-auth user {user!r} does not match chargeBoxIdentity {ctx.charge_box_id!r}"
+            )
+
+    def _check_secret(self, box: ChargeBox, ctx: CallContextLike) -> None:
+        """A box with a stored secret must have authenticated (the guard checks the password;
+        if the context carries it as ``basic_auth_password`` we check it here as well)."""
+        if box.auth_secret_hash is None:
+            return
+        if getattr(ctx, "basic_auth_user", None) is None:
+            raise SecurityError(f"charge box {box.charge_box_id!r} requires HTTP Basic auth")
+        password = getattr(ctx, "basic_auth_password", None)
+        if password is not None and not verify_secret(password, box.auth_secret_hash):
+            raise SecurityError(f"wrong Basic-auth password for {box.charge_box_id!r}")
+
+    def _accepted_box(self, session: Session, ctx: CallContextLike, now: datetime) -> ChargeBox:
+        """The sender's row, if it may send this message; records that it was seen."""
+        self._check_identity(ctx)
+        box = session.get(ChargeBox, ctx.charge_box_id)
+        if box is None:
+            raise SecurityError(f"unknown charge box {ctx.charge_box_id!r}")
+        if box.registration_status != "Accepted":
+            raise SecurityError(
+                f"charge box {ctx.charge_box_id!r} is {box.registration_status}, not Accepted"
+            )
+        self._check_secret(box, ctx)
+        self._seen(box, ctx, now)
+        return box
+
+    def _seen(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
+        box.last_seen_at = now
+        box.updated_at = now
+        if getattr(ctx, "version", None):
+            box.ocpp_version = ctx.version
+        self._learn(box, ctx, now)
+
+    def _learn(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
+        """Endpoint learning (see ``endpoint``). A manual address is never overwritten, and a
+        guess from the peer address never replaces an address the box stated itself."""
+        peer = client_address(
+            getattr(ctx, "peer", None),
+            getattr(ctx, "http_headers", None),
+            self.settings.trusted_proxies,
+        )
+        learned = learn_endpoint(
+            getattr(ctx, "from_address", None),
+            getattr(ctx, "reply_to", None),
+            peer,
+            self.settings.default_endpoint_port,
+            self.settings.default_endpoint_path,
+        )
+        if learned is None:
+            return
+        box.learned_address, box.learned_source = learned.address, learned.source
+        if box.endpoint_override:
+            return
+        if (
+            learned.source not in _STRONG_SOURCES
+            and box.endpoint_source in _STRONG_SOURCES
+            and box.endpoint_address
+        ):
+            return
+        if (box.endpoint_address, box.endpoint_source) != (learned.address, learned.source):
+            box.endpoint_address, box.endpoint_source = learned.address, learned.source
+            box.endpoint_updated_at = now
+            log.info(
+                "%s: endpoint %s (from %s)", box.charge_box_id, learned.address, learned.source
+            )
+
+    # ----------------------------------------------------------------- operations
+
+    def boot(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        """BootNotification: registered → its status; unknown → the ``unknown_chargebox`` policy."""
+        now = self.clock()
+
+        def work(session: Session) -> str:
+            self._check_identity(ctx)
+            box = session.get(ChargeBox, ctx.charge_box_id)
+            if box is None:
+                policy = self.settings.unknown_chargebox
+                if policy == "reject":
+                    log.warning(
+                        "BootNotification from unknown charge box %r rejected", ctx.charge_box_id
+                    )
+                    return "Rejected"
+                box = ChargeBox(
+                    charge_box_id=ctx.charge_box_id,
+                    registration_status="Accepted" if policy == "accept" else "Pending",
+                    endpoint_override=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(box)
+                log.warning(
+                    "unknown charge box %r registered as %s",
+                    ctx.charge_box_id,
+                    box.registration_status,
+                )
+            self._check_secret(box, ctx)
+            for wire_name, column in BOOT_FIELDS.items():
+                value = payload.get(wire_name)
+                setattr(box, column, None if value is None else str(value))
+            box.last_boot_at = now
+            self._seen(box, ctx, now)
+            status = box.registration_status
+            return status if status in REGISTRATION_STATUSES else "Rejected"
+
+        status = self.store.write(work)
+        return {"status": status, "currentTime": now, "interval": self.settings.heartbeat_interval}
+
+    def heartbeat(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock()
+
+        def work(session: Session) -> None:
+            box = self._accepted_box(session, ctx, now)
+            box.last_heartbeat_at = now
+
+        self.store.write(work)
+        return {"currentTime": now}
+
+    def authorize(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            self._accepted_box(session, ctx, now)
+            return id_tag_info(session, payload.get("idTag"), now)
+
+        return {"idTagInfo": self.store.write(work)}
+
+    def start_transaction(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        """Always issues a transactionId (the box has started charging whatever we say); a
+        retried request (same box, connector, tag, start time and meter) gets the same id."""
+        now = self.clock()
+        id_tag = payload.get("idTag")
+        connector_id = payload.get("connectorId")
+        meter_start = payload.get("meterStart")
+        started = as_utc(payload.get("timestamp"))
+        reservation_id = payload.get("reservationId")
+
+        def work(session: Session) -> dict[str, Any]:
+            box = self._accepted_box(session, ctx, now)
+            existing = (
+                session.execute(
+                    select(Transaction).where(
+                        Transaction.charge_box_id == box.charge_box_id,
+                        Transaction.connector_id == connector_id,
+                        Transaction.id_tag == id_tag,
+                        Transaction.start_timestamp == started,
+                        Transaction.meter_start == meter_start,
+                        Transaction.orphan.is_(False),
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if existing is not None:
+                info = id_tag_info(
+                    session, id_tag, now, for_start=True, exclude_transaction=existing.id
+                )
+                return {"transactionId": existing.id, "idTagInfo": info}
+            info = id_tag_info(session, id_tag, now, for_start=True)
+            tx = Transaction(
+                charge_box_id=box.charge_box_id,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                start_status=info["status"],
+                meter_start=meter_start,
+                start_timestamp=started,
+                reservation_id=reservation_id,
+                stop_count=0,
+                orphan=False,
+                created_at=now,
+            )
+            session.add(tx)
+            session.flush()
+            if reservation_id is not None:
+                reservation = session.get(Reservation, reservation_id)
+                if reservation is not None and reservation.charge_box_id == box.charge_box_id:
+                    reservation.status = "Used"
+                    reservation.transaction_id = tx.id
+                    reservation.updated_at = now
+            return {"transactionId": tx.id, "idTagInfo": info}
+
+        return self.store.write(work)
+
+    def stop_transaction(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        """Closes the transaction and keeps its transactionData. An unknown id gets an orphan row
+        (flagged) so its data is kept; a repeated stop keeps the first stop and adds only samples
+        not stored yet. The spec forbids answering a StopTransaction with anything but a reply."""
+        now = self.clock()
+        reported = payload.get("transactionId")
+        id_tag = payload.get("idTag")
+        stopped = as_utc(payload.get("timestamp"))
+
+        def work(session: Session) -> dict[str, Any]:
+            box = self._accepted_box(session, ctx, now)
+            tx = session.get(Transaction, reported) if reported is not None else None
+            if tx is not None and tx.charge_box_id != box.charge_box_id:
+                tx = None
+            repeated = tx is not None and tx.stop_timestamp is not None
+            if tx is None:
+                log.warning(
+                    "%s: StopTransaction for unknown transaction %s", box.charge_box_id, reported
+                )
+                tx = Transaction(
+                    charge_box_id=box.charge_box_id,
+                    id_tag=id_tag,
+                    orphan=True,
+                    reported_transaction_id=reported,
+                    stop_count=0,
+                    created_at=now,
+                )
+                session.add(tx)
+            if repeated:
+                log.info("%s: repeated StopTransaction for %s", box.charge_box_id, tx.id)
+            else:
+                tx.stop_timestamp = stopped or now
+                tx.meter_stop = payload.get("meterStop")
+                tx.stop_reason = payload.get("reason")
+                tx.stop_id_tag = id_tag
+                tx.stop_received_at = now
+            tx.stop_count = (tx.stop_count or 0) + 1
+            session.flush()
+            rows = build_samples(
+                payload.get("transactionData"),
+                charge_box_id=box.charge_box_id,
+                connector_id=tx.connector_id,
+                transaction_id=tx.id,
+                reported_transaction_id=reported,
+                source=SOURCE_STOP_TRANSACTION,
+                received_at=now,
+            )
+            if repeated and rows:
+                known = {
+                    sample_key(s)
+                    for s in session.execute(
+                        select(MeterSample).where(
+                            MeterSample.transaction_id == tx.id,
+                            MeterSample.source == SOURCE_STOP_TRANSACTION,
+                        )
+                    ).scalars()
+                }
+                rows = [r for r in rows if sample_key(r) not in known]
+            session.add_all(rows)
+            if not id_tag:
+                return {}
+            return {"idTagInfo": id_tag_info(session, id_tag, now)}
+
+        return self.store.write(work)
+
+    def meter_values(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        """Samples are kept even when the transactionId matches nothing (linked later by id)."""
+        now = self.clock()
+        reported = payload.get("transactionId")
+
+        def work(session: Session) -> None:
+            box = self._accepted_box(session, ctx, now)
+            tx = session.get(Transaction, reported) if reported is not None else None
+            if tx is not None and tx.charge_box_id != box.charge_box_id:
+                tx = None
+            session.add_all(
+                build_samples(
+                    payload.get("meterValue"),
+                    charge_box_id=box.charge_box_id,
+                    connector_id=payload.get("connectorId"),
+                    transaction_id=tx.id if tx is not None else None,
+                    reported_transaction_id=reported,
+                    source=SOURCE_METER_VALUES,
+                    received_at=now,
+                )
+            )
+
+        self.store.write(work)
+        return {}
+
+    def status_notification(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        """Latest status per connector; a notification older than the stored one (delivered out
+        of order after a reconnect) does not overwrite it."""
+        now = self.clock()
+        timestamp = as_utc(payload.get("timestamp")) or now
+
+        def work(session: Session) -> None:
+            box = self._accepted_box(session, ctx, now)
+            session.flush()
+            values = {
+                "charge_box_id": box.charge_box_id,
+                "connector_id": int(payload.get("connectorId", 0)),
+                "status": payload.get("status"),
+                "error_code": payload.get("errorCode"),
+                "info": payload.get("info"),
+                "vendor_id": payload.get("vendorId"),
+                "vendor_error_code": payload.get("vendorErrorCode"),
+                "timestamp": timestamp,
+                "received_at": now,
+            }
+            table = ConnectorStatus.__table__
+            upsert(
+                session,
+                ConnectorStatus,
+                values,
+                keys=("charge_box_id", "connector_id"),
+                only_if=(table.c.timestamp.is_(None)) | (table.c.timestamp <= timestamp),
+            )
+
+        self.store.write(work)
+        return {}
+
+    def firmware_status(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._box_status(ctx, "firmware", payload.get("status"))
+
+    def diagnostics_status(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._box_status(ctx, "diagnostics", payload.get("status"))
+
+    def _box_status(self, ctx: CallContextLike, kind: str, status: Any) -> dict[str, Any]:
+        now = self.clock()
+
+        def work(session: Session) -> None:
+            box = self._accepted_box(session, ctx, now)
+            setattr(box, f"{kind}_status", None if status is None else str(status))
+            setattr(box, f"{kind}_status_at", now)
+            session.add(
+                StatusEvent(
+                    charge_box_id=box.charge_box_id, kind=kind, status=str(status), received_at=now
+                )
+            )
+
+        self.store.write(work)
+        return {}
+
+    def data_transfer(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        """Gate and record in the database; the vendor handler runs outside any transaction so
+        slow plug-in code never holds the write lock."""
+        now = self.clock()
+        self.store.write(lambda session: self._accepted_box(session, ctx, now) and None)
+        data = payload.get("data")
+        request = DataTransferRequest(
+            charge_box_id=ctx.charge_box_id,
+            version=getattr(ctx, "version", "1.6"),
+            vendor_id=str(payload.get("vendorId", "")),
+            message_id=payload.get("messageId"),
+            data=None if data is None else str(data),
+        )
+        reply = self.vendors.handle(request)
+
+        def record(session: Session) -> None:
+            session.add(
+                DataTransfer(
+                    charge_box_id=ctx.charge_box_id,
+                    direction="in",
+                    vendor_id=request.vendor_id,
+                    message_id=request.message_id,
+                    data=request.data,
+                    status=reply.get("status"),
+                    reply_data=None if reply.get("data") is None else str(reply["data"]),
+                    received_at=now,
+                )
+            )
+
+        self.store.write(record)
+        return reply

@@ -1,0 +1,98 @@
+"""Is this idTag allowed to charge? The answer every Authorize/Start/Stop carries (IdTagInfo).
+
+Kept apart from the message handlers because three operations share it and the rules (stored
+status, expiry, parent group, concurrent-transaction limit) are easier to prove on their own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .storage.models import IdTag, Transaction
+
+ACCEPTED = "Accepted"
+BLOCKED = "Blocked"
+EXPIRED = "Expired"
+INVALID = "Invalid"
+CONCURRENT_TX = "ConcurrentTx"
+STORED_STATUSES = (ACCEPTED, BLOCKED, EXPIRED, INVALID)
+_MAX_PARENT_DEPTH = 16
+
+
+def _own_status(tag: IdTag, now: datetime) -> str:
+    status = tag.status if tag.status in STORED_STATUSES else INVALID
+    if status == ACCEPTED and tag.expiry_date is not None and tag.expiry_date <= now:
+        return EXPIRED
+    return status
+
+
+def _group_status(session: Session, tag: IdTag, now: datetime) -> str:
+    """The tag's own status, overruled by any ancestor that is blocked or expired.
+
+    A parent that is not stored is only a group label and does not block its children; a cycle
+    in the parent chain (operator error) stops the walk instead of looping.
+    """
+    status = _own_status(tag, now)
+    seen = {tag.id_tag}
+    parent_id = tag.parent_id_tag
+    while (
+        status == ACCEPTED and parent_id and parent_id not in seen and len(seen) < _MAX_PARENT_DEPTH
+    ):
+        seen.add(parent_id)
+        parent = session.get(IdTag, parent_id)
+        if parent is None:
+            break
+        parent_status = _own_status(parent, now)
+        if parent_status in (BLOCKED, INVALID):
+            return BLOCKED
+        if parent_status == EXPIRED:
+            return EXPIRED
+        parent_id = parent.parent_id_tag
+    return status
+
+
+def active_transactions(session: Session, id_tag: str, exclude_id: int | None = None) -> int:
+    """Open, accepted transactions of ``id_tag`` (the ConcurrentTx count)."""
+    query = select(func.count(Transaction.id)).where(
+        Transaction.id_tag == id_tag,
+        Transaction.stop_timestamp.is_(None),
+        Transaction.orphan.is_(False),
+        Transaction.start_status == ACCEPTED,
+    )
+    if exclude_id is not None:
+        query = query.where(Transaction.id != exclude_id)
+    return int(session.execute(query).scalar_one())
+
+
+def id_tag_info(
+    session: Session,
+    id_tag: str | None,
+    now: datetime,
+    *,
+    for_start: bool = False,
+    exclude_transaction: int | None = None,
+) -> dict[str, Any]:
+    """IdTagInfo (neutral shape) for ``id_tag``.
+
+    ConcurrentTx is only given for StartTransaction (``for_start``), as the 1.6 type table says;
+    ``exclude_transaction`` keeps a retried StartTransaction from counting itself.
+    """
+    if not id_tag:
+        return {"status": INVALID}
+    tag = session.get(IdTag, id_tag, with_for_update=for_start)
+    if tag is None:
+        return {"status": INVALID}
+    status = _group_status(session, tag, now)
+    if status == ACCEPTED and for_start and tag.max_active_transactions is not None:
+        if active_transactions(session, id_tag, exclude_transaction) >= tag.max_active_transactions:
+            status = CONCURRENT_TX
+    info: dict[str, Any] = {"status": status}
+    if tag.expiry_date is not None:
+        info["expiryDate"] = tag.expiry_date
+    if tag.parent_id_tag:
+        info["parentIdTag"] = tag.parent_id_tag
+    return info
