@@ -74,7 +74,9 @@ def from_neutral(version: str, operation: str, direction: str, data: dict[str, A
     elif operation == "MeterValues" and direction == REQUEST and "meterValue" in data:
         data["values"] = _meter_values_to_15(data.pop("meterValue"))
     elif operation == "StopTransaction" and direction == REQUEST and "transactionData" in data:
-        data["transactionData"] = [{"values": _meter_values_to_15(data.pop("transactionData"))}]
+        values = _meter_values_to_15(data.pop("transactionData"))
+        if values:
+            data["transactionData"] = [{"values": values}]
     elif operation == "SendLocalList" and direction == REQUEST and "localAuthorizationList" in data:
         data["localAuthorisationList"] = data.pop("localAuthorizationList")
     return data
