@@ -13,12 +13,14 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
 from ocpp_soap import paths
-from ocpp_soap.soap.versions import NAMESPACES, SERVICES, SOAP11_NS, SOAP12_NS
+from ocpp_soap.messages import service_schema
+from ocpp_soap.soap.versions import CENTRAL, NAMESPACES, SERVICES, SOAP11_NS, SOAP12_NS
 from ocpp_soap.tools.envelope import (
     REQUEST,
     RESPONSE,
@@ -251,15 +253,31 @@ def _compare_attributes(a: etree._Element, b: etree._Element, path: str, ctx: _C
                     f"{vb if vb is not None else '(absent)'}", va, vb)
 
 
+@cache
+def _in_both_services(version: str) -> frozenset[str]:
+    """Operations both services of ``version`` have (DataTransfer): their names need the service."""
+    central, chargepoint = (
+        {op.name for op in service_schema(version, service).operations} for service in SERVICES
+    )
+    return frozenset(central & chargepoint)
+
+
 def sample_name(envelope: Envelope) -> str:
-    """``ocpp16/BootNotification.req.xml``: where the sample for this envelope lives."""
+    """``ocpp16/BootNotification.req.xml``: where the sample for this envelope lives.
+
+    An operation of both services (DataTransfer) names its service by the samples' body prefix:
+    ``ocpp16/DataTransfer.cs.req.xml`` (to the Central System), ``DataTransfer.cp.req.xml``.
+    """
     if envelope.ocpp_version not in ("1.5", "1.6") or envelope.operation is None:
         raise EnvelopeError(f"{envelope.name}: no OCPP 1.5/1.6 operation in the body, no sample")
     if envelope.direction not in (REQUEST, RESPONSE):
         raise EnvelopeError(f"{envelope.name}: a fault has no sample")
     suffix = "req" if envelope.direction == REQUEST else "conf"
     folder = "ocpp" + envelope.ocpp_version.replace(".", "")
-    return f"{folder}/{envelope.operation}.{suffix}.xml"
+    stem = envelope.operation
+    if stem in _in_both_services(envelope.ocpp_version) and envelope.service in SERVICES:
+        stem += ".cs" if envelope.service == CENTRAL else ".cp"
+    return f"{folder}/{stem}.{suffix}.xml"
 
 
 def find_sample(envelope: Source | Envelope, samples_dir: str | Path | None = None) -> Path:
