@@ -133,6 +133,18 @@ class Outbound:
 
         return self.store.write(work)
 
+    def release_pending(self, pending_id: int) -> None:
+        """Put a claimed command back in the queue (delivery failed; the box will talk again).
+        It keeps its place: the queue is ordered by id."""
+
+        def work(session: Session) -> None:
+            row = session.get(PendingCommand, pending_id)
+            if row is None:
+                raise NotFound(f"no queued command {pending_id}")
+            row.taken_at = None
+
+        self.store.write(work)
+
     # ----------------------------------------------------------------- logs
 
     def record_command(
@@ -161,22 +173,24 @@ class Outbound:
             outcome, text = "error", error
         else:
             outcome, text = "reply", None
-        row = CommandLog(
-            at=as_utc(at) or self.clock(),
-            charge_box_id=charge_box_id,
-            operation=operation,
-            version=version,
-            message_id=message_id,
-            endpoint=endpoint,
-            request=request,
-            reply=reply,
-            outcome=outcome,
-            error=text,
-            latency_ms=latency_ms,
-            pending_command_id=pending_command_id,
-        )
+        at = as_utc(at) or self.clock()
 
         def work(session: Session) -> int:
+            # Built inside the unit so a retried transaction starts from a clean object.
+            row = CommandLog(
+                at=at,
+                charge_box_id=charge_box_id,
+                operation=operation,
+                version=version,
+                message_id=message_id,
+                endpoint=endpoint,
+                request=request,
+                reply=reply,
+                outcome=outcome,
+                error=text,
+                latency_ms=latency_ms,
+                pending_command_id=pending_command_id,
+            )
             session.add(row)
             session.flush()
             return row.id
@@ -200,19 +214,20 @@ class Outbound:
         if direction not in ("in", "out"):
             raise ValueError("direction must be 'in' or 'out'")
         text = envelope.decode("utf-8", "replace") if isinstance(envelope, bytes) else envelope
-        row = EnvelopeLog(
-            at=as_utc(at) or self.clock(),
-            direction=direction,
-            charge_box_id=charge_box_id,
-            action=action,
-            message_id=message_id,
-            relates_to=relates_to,
-            version=version,
-            peer=peer,
-            envelope=text,
-        )
+        at = as_utc(at) or self.clock()
 
         def work(session: Session) -> int:
+            row = EnvelopeLog(
+                at=at,
+                direction=direction,
+                charge_box_id=charge_box_id,
+                action=action,
+                message_id=message_id,
+                relates_to=relates_to,
+                version=version,
+                peer=peer,
+                envelope=text,
+            )
             session.add(row)
             session.flush()
             return row.id

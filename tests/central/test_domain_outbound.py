@@ -132,3 +132,14 @@ def test_prune_in_batches(central):
 def test_log_envelope_rejects_bad_direction(central):
     with pytest.raises(ValueError):
         central.log_envelope("sideways", "<x/>")
+
+
+def test_released_pending_command_is_sent_again_in_order(central):
+    a = central.queue_command("CB1", "Reset", {"type": "Soft"})
+    b = central.queue_command("CB1", "ClearCache", {})
+    taken = central.take_pending("CB1")
+    central.release_pending(taken[0].id)
+    central.release_pending(taken[1].id)
+    assert [t.id for t in central.take_pending("CB1")] == [a, b]
+    with pytest.raises(NotFound):
+        central.release_pending(12345)
