@@ -3,7 +3,8 @@
 The rules, in order (SteVe users lose most time here — steve #58, #463, #514, #1017, #1114):
 1. WS-Addressing ``From/Address``, the charge point's own statement of its URL (the OCPP-S
    wake-up rule relies on it). Real boxes send ``http://:8082/`` or ``http://0.0.0.0:8082/``;
-   an empty or wildcard host is replaced by the peer address we saw.
+   an empty or wildcard host is replaced by the peer address we saw. So is a loopback host
+   (a Schneider EVlink sends ``http://localhost:8080/``) unless the peer is loopback too.
 2. ``ReplyTo/Address`` unless it is the WS-A anonymous (or none) address.
 3. ``http://<peer>:<default port><default path>`` from the settings.
 The peer is the TCP peer, or the client named by ``X-Forwarded-For`` when — and only when — the
@@ -96,6 +97,15 @@ def _host_for_url(ip: str) -> str:
     return str(addr) if addr is not None else ip
 
 
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    addr = _parse_ip(host)
+    return addr is not None and addr.is_loopback
+
+
 def _complete_host(address: str, peer: str | None) -> str | None:
     """Fill an empty or wildcard host with the peer; None when that is impossible."""
     try:
@@ -106,7 +116,7 @@ def _complete_host(address: str, peer: str | None) -> str | None:
     if parts.scheme not in ("http", "https"):
         return None
     host = parts.hostname or ""
-    if host.strip("[]") not in _WILDCARD_HOSTS and host not in _WILDCARD_HOSTS:
+    if host not in _WILDCARD_HOSTS and not (_is_loopback(host) and peer and not _is_loopback(peer)):
         return address
     if not peer:
         return None

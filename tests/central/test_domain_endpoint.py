@@ -64,6 +64,17 @@ def test_empty_or_wildcard_host_in_from_is_completed_with_peer(sent, expected):
     assert (got.address, got.source) == (expected, "from")
 
 
+@pytest.mark.parametrize(
+    "sent", ["http://localhost:8080/", "http://127.0.0.1:8080/", "http://[::1]:8080/"]
+)
+def test_loopback_host_from_remote_peer_is_completed(sent):
+    assert learn(sent).address == "http://192.0.2.10:8080/"
+
+
+def test_loopback_host_from_loopback_peer_is_kept():
+    assert learn("http://localhost:8080/", peer="127.0.0.1").address == "http://localhost:8080/"
+
+
 def test_wildcard_host_in_reply_to_is_completed_with_peer():
     got = learn(None, "http://0.0.0.0:8082/x")
     assert (got.address, got.source) == ("http://192.0.2.10:8082/x", "replyto")
