@@ -46,6 +46,11 @@ def _check_endpoint(address: str) -> str:
     return address
 
 
+def _check_version(version: str | None) -> None:
+    if version is not None and version not in ("1.5", "1.6"):
+        raise ValueError(f"ocpp_version must be 1.5 or 1.6, not {version!r}")
+
+
 def _limit(limit: int | None) -> int:
     if limit is None:
         return MAX_LIMIT
@@ -85,10 +90,13 @@ class CentralAdmin:
         description: str | None = None,
         endpoint: str | None = None,
         auth_secret: str | None = None,
+        ocpp_version: str | None = None,
     ) -> dict[str, Any]:
-        """Register a box (it may then boot). Conflict if it exists."""
+        """Register a box (it may then boot). Conflict if it exists. ``ocpp_version`` is only
+        needed to command a box that has not talked to us yet (it is learned from messages)."""
         if not charge_box_id or not charge_box_id.strip():
             raise ValueError("charge box id must not be empty")
+        _check_version(ocpp_version)
         if registration_status not in REGISTRATION_STATUSES:
             raise ValueError(f"registration_status must be one of {REGISTRATION_STATUSES}")
         now = self.clock()
@@ -102,6 +110,7 @@ class CentralAdmin:
                 description=description,
                 endpoint_override=False,
                 auth_secret_hash=hash_secret(auth_secret) if auth_secret else None,
+                ocpp_version=ocpp_version,
                 created_at=now,
                 updated_at=now,
             )
@@ -152,8 +161,11 @@ class CentralAdmin:
         registration_status: str | None = None,
         description: Any = _UNSET,
         auth_secret: Any = _UNSET,
+        ocpp_version: str | None = None,
     ) -> dict[str, Any]:
-        """Change registration, description or Basic-auth secret (``None`` clears them)."""
+        """Change registration, description, Basic-auth secret (``None`` clears those two) or
+        the OCPP version to command the box with."""
+        _check_version(ocpp_version)
         if registration_status is not None and registration_status not in REGISTRATION_STATUSES:
             raise ValueError(f"registration_status must be one of {REGISTRATION_STATUSES}")
         now = self.clock()
@@ -168,6 +180,8 @@ class CentralAdmin:
                 box.description = description
             if auth_secret is not _UNSET:
                 box.auth_secret_hash = hash_secret(auth_secret) if auth_secret else None
+            if ocpp_version is not None:
+                box.ocpp_version = ocpp_version
             box.updated_at = now
             return to_dict(box)
 

@@ -84,3 +84,13 @@ def test_tag_crud(admin):
 def test_limits_validated(admin):
     with pytest.raises(ValueError):
         admin.list_transactions(limit=0)
+
+
+def test_version_for_a_box_that_never_talked(tmp_path):
+    central = central_on_file(tmp_path)
+    central.admin.add_chargebox("CB1", endpoint="http://cp:8080/", ocpp_version="1.5")
+    assert central.command_target("CB1").version == "1.5"
+    central.admin.update_chargebox("CB1", ocpp_version="1.6")
+    assert central.command_target("CB1").version == "1.6"
+    with pytest.raises(ValueError):
+        central.admin.update_chargebox("CB1", ocpp_version="2.0")
