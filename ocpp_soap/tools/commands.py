@@ -76,7 +76,8 @@ def diff_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="two envelopes; '-' reads stdin")
     parser.add_argument("--sample", metavar="ENVELOPE",
-                        help="compare ENVELOPE with the sample of its version, operation, direction")
+                        help="compare ENVELOPE with the sample of its version, operation, direction "
+                        "(chargeBoxIdentity, the From address and a request's To are ignored too)")
     parser.add_argument("--samples", metavar="DIR", help="samples folder (default: samples/)")
     parser.add_argument("--strict-values", action="store_true",
                         help="also compare MessageID, RelatesTo, timestamps, transaction ids")
@@ -101,9 +102,10 @@ def diff_main(argv: Sequence[str] | None = None) -> int:
         if args.sample is not None:
             b = read_envelope(args.sample)
             a = read_envelope(diffmod.find_sample(b, args.samples))
+            volatile = diffmod.sample_volatile(b) | set(args.ignore)
         else:
             a, b = read_envelope(args.files[0]), read_envelope(args.files[1])
-        volatile = diffmod.VOLATILE_NAMES | set(args.ignore)
+            volatile = diffmod.VOLATILE_NAMES | set(args.ignore)
         differences = diffmod.diff_envelopes(a, b, args.strict_values, volatile)
     except EnvelopeError as exc:
         print(f"ocpp-soap diff: {exc}", file=sys.stderr)

@@ -64,6 +64,12 @@ VOLATILE_NAMES = frozenset(
     }
 )
 
+#: Header values a sample cannot know: which charge box speaks, and where the two sides live (the
+#: request's From address and To). Comparing with a sample (``--sample``) ignores them as well; their
+#: presence is still compared. Entries with a ``/`` are paths, matched case-insensitively.
+DEPLOYMENT_VALUES = frozenset({"Header/chargeBoxIdentity", "Header/From/Address"})
+_REQUEST_DEPLOYMENT_VALUES = DEPLOYMENT_VALUES | {"Header/To"}
+
 _DATETIME = re.compile(
     r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$"
 )
@@ -90,6 +96,7 @@ class Difference:
 class _Context:
     strict_values: bool
     volatile: frozenset[str]
+    volatile_paths: frozenset[str]
     # Namespace pairs (a_ns, b_ns) already explained by one difference (a version or namespace
     # mismatch higher up); repeating them for every descendant would bury the real finding.
     explained: set[tuple[str | None, str | None]] = field(default_factory=set)
@@ -107,12 +114,17 @@ def diff_envelopes(
 ) -> list[Difference]:
     """Differences between envelope ``a`` (the expected one, e.g. a sample) and ``b``.
 
+    ``volatile`` names the elements whose text is not compared: local names (``MessageID``) or
+    paths (``Header/From/Address``, as in the differences' paths).
+
     Raises EnvelopeError when either side is unreadable, malformed or not an envelope.
     """
     env_a, env_b = read_envelope(a), read_envelope(b)
-    ctx = _Context(strict_values, frozenset(volatile))
+    volatile = frozenset(volatile)
+    paths_ = frozenset(v.lower() for v in volatile if "/" in v)
+    ctx = _Context(strict_values, volatile, paths_)
     _compare_versions(env_a, env_b, ctx)
-    body = _Context(ctx.strict_values, ctx.volatile, ctx.explained)
+    body = _Context(ctx.strict_values, ctx.volatile, ctx.volatile_paths, ctx.explained)
     _compare_body(env_a, env_b, body)
     _compare_headers(env_a, env_b, ctx)
     return ctx.out + body.out
@@ -206,17 +218,17 @@ def _compare_element(a: etree._Element, b: etree._Element, path: str, ctx: _Cont
     ca, cb = element_children(a), element_children(b)
     text_a, text_b = (a.text or "").strip(), (b.text or "").strip()
     if (not ca and not cb) or text_a or text_b:
-        if text_a != text_b and not _ignorable(a, text_a, text_b, ctx):
+        if text_a != text_b and not _ignorable(a, path, text_a, text_b, ctx):
             ctx.add(path, CHANGED, f"{text_a or '(empty)'} != {text_b or '(empty)'}", text_a, text_b)
     if ca or cb:
         # Inside a header (From, ReplyTo) children are as ordered as in the body.
         _compare_children(ca, cb, path, ctx, ordered=True)
 
 
-def _ignorable(a: etree._Element, text_a: str, text_b: str, ctx: _Context) -> bool:
+def _ignorable(a: etree._Element, path: str, text_a: str, text_b: str, ctx: _Context) -> bool:
     if ctx.strict_values:
         return False
-    if qname(a).localname in ctx.volatile:
+    if qname(a).localname in ctx.volatile or path.lower() in ctx.volatile_paths:
         return True
     # Any two timestamps are "the same" unless strict: one side not being a dateTime is a real
     # finding (a format problem), so both must look like one.
@@ -280,6 +292,15 @@ def sample_name(envelope: Envelope) -> str:
     return f"{folder}/{stem}.{suffix}.xml"
 
 
+def sample_volatile(envelope: Source | Envelope) -> frozenset[str]:
+    """What a comparison of ``envelope`` with its sample ignores: the per-message values
+    (VOLATILE_NAMES) and the deployment's (DEPLOYMENT_VALUES; To only on requests, since a reply's
+    To is always the anonymous address)."""
+    env = read_envelope(envelope)
+    deployment = _REQUEST_DEPLOYMENT_VALUES if env.direction == REQUEST else DEPLOYMENT_VALUES
+    return VOLATILE_NAMES | deployment
+
+
 def find_sample(envelope: Source | Envelope, samples_dir: str | Path | None = None) -> Path:
     """The sample of the same OCPP version, operation and direction as ``envelope``."""
     env = read_envelope(envelope)
@@ -299,6 +320,7 @@ def find_sample(envelope: Source | Envelope, samples_dir: str | Path | None = No
 
 __all__ = [
     "CHANGED",
+    "DEPLOYMENT_VALUES",
     "EXTRA",
     "KINDS",
     "MISSING",
@@ -310,4 +332,5 @@ __all__ = [
     "diff_envelopes",
     "find_sample",
     "sample_name",
+    "sample_volatile",
 ]

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from ocpp_soap.messages.examples import example
+from ocpp_soap.soap.client import OcppClient
 from ocpp_soap.soap.xsd import schema_from_wsdl
 from ocpp_soap.tools import samplegen
 from ocpp_soap.tools.commands import diff_main
-from ocpp_soap.tools.diff import diff_envelopes, find_sample
+from ocpp_soap.tools.diff import diff_envelopes, find_sample, sample_volatile
 from ocpp_soap.tools.envelope import read_envelope
 from ocpp_soap.tools.validate import validate_envelope, wsdl_file
 from tests.conftest import ROOT, shared_reference
@@ -124,3 +125,32 @@ def test_diff_cli_finds_the_sample(writer, tmp_path: Path, capsys) -> None:
     assert diff_main(["--sample", str(mine), "--samples", str(SAMPLES), "--color", "never"]) == 1
     out = capsys.readouterr().out
     assert "Body/startTransactionRequest/meterStart: " in out and "!= 1200" in out
+
+
+def test_sample_comparison_ignores_the_deployment_but_not_its_absence(writer, tmp_path, capsys):
+    """A live capture has its own box and addresses: --sample ignores those values (not the
+    headers' presence, nor a reply's To); a plain A B diff and --strict-values compare them."""
+    request, _ = example("1.6", "CentralSystemService", "Authorize")
+    live = OcppClient("1.6", "CentralSystemService", "CB-7700", "http://10.1.2.3/ocpp",
+                      from_address="http://10.9.8.7:8080/ocpp").build("Authorize", request)[0]
+    sample = SAMPLES / "ocpp16" / "Authorize.req.xml"
+    assert diff_envelopes(sample, live, volatile=sample_volatile(live)) == []
+    assert {d.path for d in diff_envelopes(sample, live)} == {
+        "Header/chargeBoxIdentity", "Header/From/Address", "Header/To"}
+    path = tmp_path / "live.xml"
+    path.write_bytes(live)
+    assert diff_main(["--sample", str(path), "--samples", str(SAMPLES)]) == 0
+    assert diff_main(["--sample", str(path), "--samples", str(SAMPLES), "--strict-values"]) == 1
+    assert diff_main([str(sample), str(path)]) == 1
+    no_from = live.replace(b"<wsa:From><wsa:Address>http://10.9.8.7:8080/ocpp</wsa:Address>"
+                           b"</wsa:From>", b"")
+    assert no_from != live
+    assert [(d.kind, d.path) for d in diff_envelopes(sample, no_from, volatile=sample_volatile(
+        no_from))] == [("missing element", "Header/From")]
+    reply = (SAMPLES / "ocpp16" / "Authorize.conf.xml").read_bytes()
+    wrong_to = reply.replace(b">http://www.w3.org/2005/08/addressing/anonymous</wsa:To>",
+                             b">http://10.9.8.7:8080/ocpp</wsa:To>")
+    assert wrong_to != reply
+    assert [d.path for d in diff_envelopes(reply, wrong_to, volatile=sample_volatile(wrong_to))] \
+        == ["Header/To"]
+    capsys.readouterr()
