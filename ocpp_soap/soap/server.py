@@ -87,13 +87,17 @@ class OcppEndpoint:
         translator: ErrorTranslator | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
         before_dispatch: Callable[[CallContext, IncomingEnvelope], None] | None = None,
+        apps: dict | None = None,
     ):
         self.service = service
         self.versions = tuple(versions)
         self.options = options or EndpointOptions()
         self.on_exchange = on_exchange
         self.before_dispatch = before_dispatch
-        self.apps = {v: build_application(v, service, handlers, translator) for v in VERSIONS}
+        # Endpoints of one role may share their Spyne applications (``apps``): building one
+        # costs tens of milliseconds and Spyne keeps a process-wide registry of them.
+        self.apps = apps or {v: build_application(v, service, handlers, translator)
+                             for v in VERSIONS}
         self._wsdl = {v: wsdlgen.render_cached(v, service) for v in VERSIONS}
 
     # -- WSGI ------------------------------------------------------------------------------

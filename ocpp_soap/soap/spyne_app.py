@@ -33,6 +33,8 @@ log = logging.getLogger("ocpp_soap.wire")
 logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
 logging.getLogger("spyne.application").setLevel(logging.CRITICAL)
 logging.getLogger("spyne.server.wsgi").setLevel(logging.CRITICAL)
+# Several endpoints (and tests) build applications for the same namespace; that is intended.
+logging.getLogger("spyne.util.appreg").setLevel(logging.ERROR)
 
 Handler = Callable[[CallContext, dict], dict]
 ErrorTranslator = Callable[[BaseException], OcppFault | None]

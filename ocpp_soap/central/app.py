@@ -1,0 +1,155 @@
+"""The Central System as one WSGI application: SOAP endpoints, the JSON API, logging and capture.
+
+URLs (a contract with chargers and operators):
+
+- ``/ocpp/1.5/CentralSystemService`` and ``/ocpp/1.6/CentralSystemService``: one version each
+  (``?wsdl`` gives the WSDL with this URL as its address);
+- ``/ocpp/CentralSystemService``: both versions, picked by the body namespace;
+- ``/api/v1/…``: the operators' JSON API (see ``api``), ``/healthz``: liveness.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp_soap.soap import faults
+from ocpp_soap.soap.server import EndpointOptions, Exchange, OcppEndpoint
+from ocpp_soap.soap.spyne_app import build_application
+from ocpp_soap.soap.versions import CENTRAL, VERSIONS
+
+from .commander import Commander
+from .domain import CentralSystem
+from .envelopelog import EnvelopeLogWriter
+from .errors import ProtocolViolation, SecurityError
+from .handlers import build_handlers
+from .settings import CentralSettings
+
+log = logging.getLogger("ocpp_soap.central")
+msglog = logging.getLogger("ocpp_soap.central.messages")
+
+SOAP_PATHS = {
+    "/ocpp/1.5/CentralSystemService": ("1.5",),
+    "/ocpp/1.6/CentralSystemService": ("1.6",),
+    "/ocpp/CentralSystemService": VERSIONS,
+}
+
+
+@dataclass
+class ServeOptions:
+    """How this process serves: wire strictness, body cap, capture, API token, envelope log."""
+
+    strict: bool = False
+    max_body: int = 1024 * 1024
+    capture_dir: str | None = None
+    api_token: str | None = None
+    envelope_log: bool = True
+    listen_host: str = "127.0.0.1"
+
+
+def _translate(exc: BaseException) -> faults.OcppFault | None:
+    if isinstance(exc, SecurityError):
+        return faults.SecurityError(str(exc))
+    if isinstance(exc, ProtocolViolation):
+        return faults.ProtocolError(str(exc))
+    return None
+
+
+class CentralApp:
+    """One process's Central System: the domain, its endpoints, its commander and its API."""
+
+    def __init__(self, settings: CentralSettings | None = None,
+                 options: ServeOptions | None = None, central: CentralSystem | None = None):
+        self.settings = settings or CentralSettings()
+        self.options = options or ServeOptions()
+        self.central = central or CentralSystem.open(self.settings)
+        self.capture = None
+        if self.options.capture_dir:
+            from ocpp_soap.tools.capture import CaptureWriter
+
+            self.capture = CaptureWriter(self.options.capture_dir)
+        self.envelopes = EnvelopeLogWriter(self.central.store) if self.options.envelope_log else None
+        self.commander = Commander(self.central, self.cs_url, on_exchange=self._outgoing)
+        handlers = build_handlers(self.central)
+        wire = EndpointOptions(strict=self.options.strict, max_body=self.options.max_body)
+        apps = {v: build_application(v, CENTRAL, handlers, _translate) for v in VERSIONS}
+        self.endpoints = {
+            path: OcppEndpoint(CENTRAL, handlers, versions=versions, options=wire,
+                               translator=_translate, on_exchange=self._incoming, apps=apps)
+            for path, versions in SOAP_PATHS.items()
+        }
+        from .api import ApiApp
+
+        self.api = ApiApp(self)
+
+    # -- addresses -----------------------------------------------------------------------------
+    def cs_url(self, version: str) -> str | None:
+        """The SOAP address we give charge points as From: public_url + the versioned path."""
+        base = self.settings.public_url
+        if not base:
+            return None
+        return base.rstrip("/") + f"/ocpp/{version}/CentralSystemService"
+
+    # -- WSGI ----------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        path = (environ.get("PATH_INFO") or "/").rstrip("/") or "/"
+        endpoint = self.endpoints.get(path)
+        if endpoint is not None:
+            return endpoint(environ, start_response)
+        if path == "/api/v1" or path.startswith("/api/v1/"):
+            return self.api(environ, start_response)
+        if path in ("/healthz", "/"):
+            body = b"ocpp-soap Central System: SOAP at /ocpp/{1.5,1.6}/CentralSystemService, API at /api/v1\n"
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        body = b"not found\n"
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def _incoming(self, ex: Exchange) -> None:
+        outcome = "ok" if ex.status == 200 else (ex.fault or str(ex.status))
+        msglog.info("%s %s %s %d %.1fms", ex.charge_box_id or "-", ex.action or "-", outcome,
+                    ex.status, ex.elapsed_ms)
+        if self.capture is not None:
+            self.capture.incoming(ex)
+        if self.envelopes is not None:
+            now = datetime.now(UTC)
+            self.envelopes.add("in", ex.request, at=now, charge_box_id=ex.charge_box_id,
+                               action=ex.action, message_id=ex.message_id, version=ex.version,
+                               peer=ex.peer)
+            self.envelopes.add("out", ex.response, at=now, charge_box_id=ex.charge_box_id,
+                               action=(ex.action + "Response") if ex.action else None,
+                               message_id=None, relates_to=ex.message_id, version=ex.version,
+                               peer=ex.peer)
+        if ex.status == 200 and ex.charge_box_id:
+            self._maybe_wake(ex.charge_box_id)
+
+    def _outgoing(self, ex: Any) -> None:
+        if self.capture is not None:
+            self.capture.outgoing(ex)
+        if self.envelopes is not None:
+            now = datetime.now(UTC)
+            self.envelopes.add("out", ex.request, at=now, charge_box_id=ex.charge_box_id,
+                               action=ex.operation, message_id=ex.message_id, version=ex.version)
+            self.envelopes.add("in", ex.response, at=now, charge_box_id=ex.charge_box_id,
+                               action=ex.operation + "Response", message_id=None,
+                               relates_to=ex.message_id, version=ex.version)
+        msglog.info("%s %s → %s %s %.1fms", ex.charge_box_id, ex.operation, ex.endpoint,
+                    ex.error or ex.status, ex.elapsed_ms)
+
+    def _maybe_wake(self, charge_box_id: str) -> None:
+        """OCPP-S 5: a box that talks to us is reachable now; send what waits for it."""
+        try:
+            if self.central.admin.list_pending(charge_box_id):
+                self.commander.wake_up(charge_box_id)
+        except Exception:
+            log.exception("pending-command check failed for %s", charge_box_id)
+
+    def close(self) -> None:
+        if self.envelopes is not None:
+            self.envelopes.flush()

@@ -1,0 +1,169 @@
+"""Sending CS→CP commands: the domain says where, the wire sends, the command log remembers.
+
+Every face (HTTP API, CLI, the wake-up rule after a box talks to us) sends through ``Commander``, so
+each command is checked, sent with the full OCPP-S header set and logged the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp_soap.messages.payload import PayloadError, request_payload
+from ocpp_soap.soap.client import BadReply, CallTimeout, OcppClient, RemoteFault, Unreachable
+from ocpp_soap.soap.versions import CHARGEPOINT
+
+from .domain import CentralSystem
+from .errors import NotFound
+
+log = logging.getLogger("ocpp_soap.central")
+
+__all__ = ["Commander", "CommandResult", "CommandFailed", "PayloadError", "NotFound"]
+
+
+@dataclass
+class CommandResult:
+    """What became of a command: a reply, or a place in the box's queue."""
+
+    charge_box_id: str
+    operation: str
+    outcome: str  # "reply" | "queued"
+    reply: dict[str, Any] | None = None
+    latency_ms: float | None = None
+    pending_id: int | None = None
+    endpoint: str | None = None
+    version: str | None = None
+
+
+class CommandFailed(Exception):
+    """The box answered with a fault or garbage, or did not answer (API: 502/504)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind  # "fault" | "bad_reply" | "timeout" | "unreachable"
+
+
+class Commander:
+    """Sends commands to charge boxes for a ``CentralSystem``."""
+
+    def __init__(self, central: CentralSystem, cs_urls: Callable[[str], str | None],
+                 on_exchange: Callable | None = None):
+        self.central = central
+        self.cs_urls = cs_urls
+        self.on_exchange = on_exchange
+        self._wakeups: set[str] = set()
+        self._lock = threading.Lock()
+
+    def send(self, charge_box_id: str, operation: str, payload: dict[str, Any] | None = None, *,
+             queue_if_unreachable: bool = False, timeout: float | None = None) -> CommandResult:
+        """Check, send and log one command.
+
+        Raises NotFound (unknown box), Conflict (not Accepted / no endpoint), PayloadError (bad
+        fields) or CommandFailed; with ``queue_if_unreachable`` an unreachable or timed-out box
+        gets the command queued for its next message instead.
+        """
+        target = self.central.command_target(charge_box_id)
+        version = target.version or "1.6"
+        checked = request_payload(version, CHARGEPOINT, operation, payload or {})
+        try:
+            return self._send(target.charge_box_id, target.endpoint, version, operation, checked,
+                              timeout=timeout)
+        except CommandFailed as exc:
+            if queue_if_unreachable and exc.kind in ("timeout", "unreachable"):
+                pending = self.central.queue_command(charge_box_id, operation, _jsonable(checked))
+                log.info("%s %s queued (#%d): %s", charge_box_id, operation, pending, exc)
+                return CommandResult(charge_box_id, operation, "queued", pending_id=pending,
+                                     endpoint=target.endpoint, version=version)
+            raise
+
+    def _send(self, box: str, endpoint: str, version: str, operation: str,
+              payload: dict[str, Any], *, timeout: float | None = None,
+              pending_id: int | None = None) -> CommandResult:
+        client = OcppClient(version, CHARGEPOINT, box, endpoint, from_address=self.cs_urls(version),
+                            timeout=timeout or self.central.settings.command_timeout,
+                            on_exchange=self.on_exchange)
+        record: dict[str, Any] = {}
+
+        def keep(exchange):
+            record["exchange"] = exchange
+            if self.on_exchange is not None:
+                self.on_exchange(exchange)
+
+        client.on_exchange = keep
+        reply = fault = error = None
+        timed_out = False
+        try:
+            reply = client.call(operation, payload)
+            return CommandResult(box, operation, "reply", reply=reply,
+                                 latency_ms=record["exchange"].elapsed_ms, endpoint=endpoint,
+                                 version=version)
+        except RemoteFault as exc:
+            fault = f"{exc.fault.code}/{exc.fault.subcode}: {exc.fault.reason}"
+            raise CommandFailed("fault", f"SOAP fault from {box}: {fault}") from None
+        except BadReply as exc:
+            error = str(exc)
+            raise CommandFailed("bad_reply", f"bad reply from {box}: {exc}") from None
+        except CallTimeout as exc:
+            timed_out, error = True, str(exc)
+            raise CommandFailed("timeout", f"{box} did not answer {operation} in time") from None
+        except Unreachable as exc:
+            error = str(exc)
+            raise CommandFailed("unreachable", f"{box} cannot be reached at {endpoint}") from None
+        finally:
+            ex = record.get("exchange")
+            try:
+                self.central.record_command(
+                    box, operation, _jsonable(payload), reply=_jsonable(reply), fault=fault,
+                    timed_out=timed_out, error=error,
+                    latency_ms=ex.elapsed_ms if ex else None, version=version,
+                    message_id=ex.message_id if ex else None, endpoint=endpoint,
+                    pending_command_id=pending_id)
+            except Exception:  # the log must not hide the command's own outcome
+                log.exception("could not write the command log")
+
+    def wake_up(self, charge_box_id: str) -> None:
+        """After a box talked to us, send what was queued for it (OCPP-S 5: Heartbeat with From),
+        in a thread of its own so the box's own request is answered first."""
+        with self._lock:
+            if charge_box_id in self._wakeups:
+                return
+            self._wakeups.add(charge_box_id)
+        threading.Thread(target=self._flush, args=(charge_box_id,), daemon=True,
+                         name=f"wakeup-{charge_box_id}").start()
+
+    def _flush(self, charge_box_id: str) -> None:
+        try:
+            for cmd in self.central.take_pending(charge_box_id):
+                try:
+                    target = self.central.command_target(charge_box_id)
+                    version = target.version or "1.6"
+                    payload = request_payload(version, CHARGEPOINT, cmd.operation, cmd.payload)
+                    self._send(charge_box_id, target.endpoint, version, cmd.operation, payload,
+                               pending_id=cmd.id)
+                except CommandFailed as exc:
+                    if exc.kind in ("timeout", "unreachable"):
+                        self.central.release_pending(cmd.id)
+                        break
+                except Exception:
+                    log.exception("%s: pending %s failed", charge_box_id, cmd.operation)
+                    self.central.release_pending(cmd.id)
+                    break
+        finally:
+            with self._lock:
+                self._wakeups.discard(charge_box_id)
+
+
+def _jsonable(value: Any) -> Any:
+    """Datetimes as ISO strings, so payloads fit the JSON columns of the command log."""
+    from datetime import datetime
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

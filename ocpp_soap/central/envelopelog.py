@@ -1,0 +1,81 @@
+"""The raw envelope log, written in batches off the request path.
+
+Keeping every envelope is what lets an operator see what a charger really sent; writing two rows
+per message inside the request would double the database's write load. A single writer thread
+collects rows and writes them in one transaction per batch, and flushes on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .storage.models import EnvelopeLog
+from .storage.store import Store
+
+log = logging.getLogger("ocpp_soap.central")
+
+
+class EnvelopeLogWriter:
+    """Queue envelope rows; a daemon thread writes them in batches."""
+
+    def __init__(self, store: Store, max_batch: int = 500, max_queue: int = 50_000):
+        self.store = store
+        self.max_batch = max_batch
+        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(max_queue)
+        self.dropped = 0
+        self.thread = threading.Thread(target=self._run, name="envelope-log", daemon=True)
+        self.thread.start()
+
+    def add(self, direction: str, envelope: bytes | str | None, *, at: datetime,
+            charge_box_id: str | None, action: str | None, message_id: str | None,
+            relates_to: str | None = None, version: str | None = None,
+            peer: str | None = None) -> None:
+        if envelope is None:
+            return
+        text = envelope.decode("utf-8", "replace") if isinstance(envelope, bytes) else envelope
+        row = dict(at=at, direction=direction, charge_box_id=charge_box_id, action=action,
+                   message_id=message_id, relates_to=relates_to, version=version, peer=peer,
+                   envelope=text)
+        try:
+            self.queue.put_nowait(row)
+        except queue.Full:  # a stalled database must not stall the chargers
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("envelope log queue full: %d envelopes not logged", self.dropped)
+
+    def _run(self) -> None:
+        while True:
+            first = self.queue.get()
+            if first is None:
+                return
+            rows = [first]
+            while len(rows) < self.max_batch:
+                try:
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._write(rows)
+                    return
+                rows.append(item)
+            self._write(rows)
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        def work(session: Session) -> None:
+            session.add_all(EnvelopeLog(**r) for r in rows)
+
+        try:
+            self.store.write(work)
+        except Exception:
+            log.exception("could not write %d envelope log rows", len(rows))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the writer (used at shutdown and by tests)."""
+        self.queue.put(None)
+        self.thread.join(timeout)
