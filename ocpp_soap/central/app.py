@@ -11,9 +11,12 @@ URLs (a contract with chargers and operators):
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import select
 
 from ocpp_soap.soap import faults
 from ocpp_soap.soap.server import EndpointOptions, Exchange, OcppEndpoint
@@ -26,6 +29,7 @@ from .envelopelog import EnvelopeLogWriter
 from .errors import ProtocolViolation, SecurityError
 from .handlers import build_handlers
 from .settings import CentralSettings
+from .storage.models import PendingCommand
 
 log = logging.getLogger("ocpp_soap.central")
 msglog = logging.getLogger("ocpp_soap.central.messages")
@@ -60,6 +64,8 @@ def _translate(exc: BaseException) -> faults.OcppFault | None:
 class CentralApp:
     """One process's Central System: the domain, its endpoints, its commander and its API."""
 
+    PENDING_REFRESH = 1.0
+
     def __init__(self, settings: CentralSettings | None = None,
                  options: ServeOptions | None = None, central: CentralSystem | None = None):
         self.settings = settings or CentralSettings()
@@ -71,7 +77,10 @@ class CentralApp:
 
             self.capture = CaptureWriter(self.options.capture_dir)
         self.envelopes = EnvelopeLogWriter(self.central.store) if self.options.envelope_log else None
-        self.commander = Commander(self.central, self.cs_url, on_exchange=self._outgoing)
+        self.commander = Commander(self.central, self.cs_url, on_exchange=self._outgoing,
+                                   on_queued=self.note_pending)
+        self._pending_boxes: set[str] = set()
+        self._pending_read_at = float("-inf")
         handlers = build_handlers(self.central)
         wire = EndpointOptions(strict=self.options.strict, max_body=self.options.max_body)
         apps = {v: build_application(v, CENTRAL, handlers, _translate) for v in VERSIONS}
@@ -143,12 +152,35 @@ class CentralApp:
                     ex.error or ex.status, ex.elapsed_ms)
 
     def _maybe_wake(self, charge_box_id: str) -> None:
-        """OCPP-S 5: a box that talks to us is reachable now; send what waits for it."""
+        """OCPP-S 5: a box that talks to us is reachable now; send what waits for it.
+
+        Asking the database on every message would cost a query per message; the set of boxes
+        with queued commands is read at most once per ``PENDING_REFRESH`` seconds instead (a
+        command queued by another worker is picked up by the next message after that).
+        """
         try:
-            if self.central.admin.list_pending(charge_box_id):
+            now = time.monotonic()
+            if now - self._pending_read_at > self.PENDING_REFRESH:
+                self._pending_boxes = self._boxes_with_pending()
+                self._pending_read_at = now
+            if charge_box_id in self._pending_boxes:
+                self._pending_boxes.discard(charge_box_id)
                 self.commander.wake_up(charge_box_id)
         except Exception:
             log.exception("pending-command check failed for %s", charge_box_id)
+
+    def _boxes_with_pending(self) -> set[str]:
+        def work(session) -> set[str]:
+            rows = session.execute(
+                select(PendingCommand.charge_box_id).where(PendingCommand.taken_at.is_(None))
+                .distinct())
+            return {r[0] for r in rows}
+
+        return self.central.store.read(work)
+
+    def note_pending(self, charge_box_id: str) -> None:
+        """A command was queued in this process: wake the box on its very next message."""
+        self._pending_boxes.add(charge_box_id)
 
     def close(self) -> None:
         if self.envelopes is not None:

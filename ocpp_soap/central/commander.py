@@ -50,10 +50,12 @@ class Commander:
     """Sends commands to charge boxes for a ``CentralSystem``."""
 
     def __init__(self, central: CentralSystem, cs_urls: Callable[[str], str | None],
-                 on_exchange: Callable | None = None):
+                 on_exchange: Callable | None = None,
+                 on_queued: Callable[[str], None] | None = None):
         self.central = central
         self.cs_urls = cs_urls
         self.on_exchange = on_exchange
+        self.on_queued = on_queued
         self._wakeups: set[str] = set()
         self._lock = threading.Lock()
 
@@ -75,6 +77,8 @@ class Commander:
             if queue_if_unreachable and exc.kind in ("timeout", "unreachable"):
                 pending = self.central.queue_command(charge_box_id, operation, _jsonable(checked))
                 log.info("%s %s queued (#%d): %s", charge_box_id, operation, pending, exc)
+                if self.on_queued is not None:
+                    self.on_queued(charge_box_id)
                 return CommandResult(charge_box_id, operation, "queued", pending_id=pending,
                                      endpoint=target.endpoint, version=version)
             raise

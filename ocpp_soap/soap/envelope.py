@@ -36,6 +36,7 @@ _PARSER = etree.XMLParser(
     remove_blank_text=False,
 )
 MAX_DEPTH = 64
+_TOO_DEEP = etree.XPath("boolean(/" + "*/" * MAX_DEPTH + "*)")
 
 HEADER_TAG = f"{{{SOAP12_NS}}}Header"
 BODY_TAG = f"{{{SOAP12_NS}}}Body"
@@ -54,11 +55,9 @@ def parse_xml(data: bytes) -> etree._Element:
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise ProtocolError("DOCTYPE declarations are not accepted in SOAP messages")
     # Deeply nested documents cost the deserializer; OCPP bodies are at most ~8 levels deep.
-    depth = 0
-    for _event, _el in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if _event == "start" else -1
-        if depth > MAX_DEPTH:
-            raise ProtocolError(f"document nested deeper than {MAX_DEPTH} levels")
+    # One compiled XPath asks libxml2 (in C) whether any element sits below MAX_DEPTH.
+    if _TOO_DEEP(root):
+        raise ProtocolError(f"document nested deeper than {MAX_DEPTH} levels")
     return root
 
 
