@@ -1,0 +1,208 @@
+"""``ocpp-soap central serve``: the Central System under gunicorn, started from Python.
+
+Why gunicorn, and why sync workers: the first measurement on the 2-core reference machine (issue
+"Benchmarks and load") had gunicorn's sync workers serving about twice the SOAP requests per second
+that waitress did with the same application. An OCPP-S request is short, CPU-bound work (XML parse,
+Spyne, one short SQLite write); a sync worker does exactly one at a time with no event loop or
+thread hand-off in the way, and several processes use several cores despite the GIL. SQLite in WAL
+mode with the store's retrying short transactions is safe with several worker processes.
+
+The price of sync workers: a CS→CP command sent *from a worker* (the HTTP API) holds that worker
+until the charge point answers or the command timeout passes. ``--threads N`` (N > 1) switches to
+gunicorn's threaded workers for deployments that send many commands through the API; the worker
+timeout is always set above the command timeout so gunicorn never kills a worker that is merely
+waiting for a charger.
+
+The master process checks the settings, migrates the database once, sets up logging (one line per
+message on ``ocpp_soap.central.messages``: box, action, outcome, status, ms) and forks; each worker
+builds its own application with ``wsgi.create_app`` (no database connection crosses a fork).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from .settings import CentralSettings
+from .wsgi import create_app, serve_options_from_env
+
+log = logging.getLogger("ocpp_soap.central")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8180
+DEFAULT_WORKERS = 2
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+class ServeError(Exception):
+    """The server must not start (bad settings, unsafe exposure); the message says why."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1; a wildcard (0.0.0.0, ::, '') is not loopback."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_address(host: str, port: int) -> str:
+    host = host.strip()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+@dataclass
+class ServePlan:
+    """Everything ``serve`` decided before forking: settings, serve options and gunicorn's."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = DEFAULT_WORKERS
+    threads: int = 1
+    config_file: str | None = None
+    settings_overrides: dict[str, Any] = field(default_factory=dict)
+    serve_overrides: dict[str, Any] = field(default_factory=dict)
+    log_level: str = "info"
+
+    def settings(self, env: Mapping[str, str] | None = None) -> CentralSettings:
+        return CentralSettings.load(self.config_file, env, self.settings_overrides)
+
+    def check(self, env: Mapping[str, str] | None = None) -> CentralSettings:
+        """Validate before anything starts; raises ServeError with a message for a human."""
+        if self.workers < 1:
+            raise ServeError("--workers must be at least 1")
+        if self.threads < 1:
+            raise ServeError("--threads must be at least 1")
+        if not 0 < self.port < 65536:
+            raise ServeError(f"--port {self.port} is not a TCP port")
+        try:
+            settings = self.settings(env)
+            options = serve_options_from_env(env, **self.serve_overrides)
+        except (OSError, ValueError) as exc:
+            raise ServeError(f"bad configuration: {exc}") from None
+        if not is_loopback(self.host) and not options.api_token:
+            raise ServeError(
+                f"refusing to listen on {self.host} without an API token: anyone who can reach "
+                "it could command your charge points. Give --api-token TOKEN (or set "
+                "OCPP_SOAP_API_TOKEN), or listen on 127.0.0.1 behind a proxy."
+            )
+        return settings
+
+    def app_kwargs(self) -> dict[str, Any]:
+        kwargs = dict(self.settings_overrides)
+        kwargs.update(self.serve_overrides)
+        kwargs["listen_host"] = self.host
+        return kwargs
+
+
+def configure_logging(level: str = "info") -> None:
+    """One handler on the root logger (stderr); workers inherit it through fork."""
+    numeric = getattr(logging, level.upper(), None)
+    if not isinstance(numeric, int):
+        raise ServeError(f"unknown log level {level!r}")
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_ocpp_soap", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler._ocpp_soap = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    # The per-message lines are INFO; keep them even when the rest is quieter than that.
+    logging.getLogger("ocpp_soap.central.messages").setLevel(min(numeric, logging.INFO))
+
+
+def migrate_database(settings: CentralSettings) -> None:
+    """Create or upgrade the schema once, in the master, and close the connection before fork."""
+    from .storage.store import Store
+
+    try:
+        store = Store.open(settings.db_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    except Exception as exc:
+        raise ServeError(f"cannot open the database {settings.db_url}: {exc}") from None
+    store.engine.dispose()
+
+
+def _worker_exit(server, worker) -> None:
+    app = getattr(worker, "wsgi", None)
+    close = getattr(app, "close", None)
+    if close is not None:
+        try:
+            close()  # flush the envelope log
+        except Exception:
+            log.exception("closing the application failed")
+
+
+class CentralServer(BaseApplication):
+    """gunicorn driven programmatically (no gunicorn command line is parsed)."""
+
+    def __init__(self, plan: ServePlan, settings: CentralSettings):
+        self.plan = plan
+        self.central_settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        plan = self.plan
+        cfg = {
+            "bind": [bind_address(plan.host, plan.port)],
+            "workers": plan.workers,
+            "worker_class": "gthread" if plan.threads > 1 else "sync",
+            "threads": plan.threads,
+            # A worker waiting for a charge point's answer is busy, not hung.
+            "timeout": int(max(30, self.central_settings.command_timeout + 30)),
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "preload_app": False,
+            "proc_name": "ocpp-soap-central",
+            "loglevel": plan.log_level,
+            "accesslog": None,
+            "errorlog": "-",
+            "worker_exit": _worker_exit,
+        }
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn ≥ 24's control socket sits at one fixed path per user: two servers on
+            # one machine would fight over it, and the operator CLI is ours.
+            cfg["control_socket_disable"] = True
+        for key, value in cfg.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return create_app(self.plan.config_file, **self.plan.app_kwargs())
+
+
+def serve(plan: ServePlan, env: Mapping[str, str] | None = None) -> int:
+    """Check, migrate, log the plan, then run gunicorn until it is stopped (SIGTERM/SIGINT)."""
+    configure_logging(plan.log_level)
+    settings = plan.check(env)
+    migrate_database(settings)
+    log.info(
+        "Central System on http://%s:%d (SOAP /ocpp/{1.5,1.6}/CentralSystemService, API /api/v1):"
+        " %d %s worker(s), database %s, unknown charge boxes: %s",
+        plan.host, plan.port, plan.workers,
+        "sync" if plan.threads == 1 else f"gthread×{plan.threads}",
+        _redact(settings.db_url), settings.unknown_chargebox,
+    )
+    CentralServer(plan, settings).run()
+    return 0
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for logs."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
