@@ -1,0 +1,172 @@
+"""Helpers for the Central System's end-to-end tests (no tests here).
+
+- ``InProcessCS``: ``create_app(...)`` on a SQLite file behind a ``BackgroundServer``;
+- ``GunicornCS``: ``ocpp-soap central serve`` as a subprocess (real gunicorn workers);
+- ``SilentPeer``: a TCP listener that accepts and never answers (a charge point that hangs);
+- ``rows``: what the database holds, read through the project's own store.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import select
+
+from ocpp_soap.central.storage.store import Store
+from ocpp_soap.central.wsgi import create_app
+from ocpp_soap.soap.httpserver import BackgroundServer
+from tests.conftest import ROOT, free_port
+
+CS_PATH = "/ocpp/CentralSystemService"
+OCPP_SOAP = Path(sys.executable).parent / "ocpp-soap"
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+class InProcessCS:
+    """The CS application in this process, on 127.0.0.1, until ``stop()``."""
+
+    def __init__(self, db_path: Path, **overrides: Any):
+        overrides.setdefault("db_url", sqlite_url(db_path))
+        self.db_url = overrides["db_url"]
+        self.app = create_app(**overrides)
+        self.server = BackgroundServer(self.app).start()
+        self.url = self.server.url
+
+    @property
+    def admin(self):
+        return self.app.central.admin
+
+    def soap_url(self, version: str | None = None) -> str:
+        return self.url + (f"/ocpp/{version}/CentralSystemService" if version else CS_PATH)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.app.close()
+
+    def __enter__(self) -> InProcessCS:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            r = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            if r.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing answered on port {port} within {timeout} s")
+
+
+class GunicornCS:
+    """``ocpp-soap central serve`` in a subprocess; its log goes to ``log_path``."""
+
+    def __init__(self, db_path: Path, *args: str, workers: int = 2, env: dict | None = None):
+        self.port = free_port()
+        self.db_url = sqlite_url(db_path)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = db_path.with_suffix(".log")
+        cmd = [str(OCPP_SOAP), "central", "serve", "--port", str(self.port),
+               "--workers", str(workers), "--db", self.db_url, *args]
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("OCPP_SOAP_")}
+        full_env.update(env or {})
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=full_env)
+        try:
+            wait_for_port(self.port, self.proc)
+        except Exception:
+            self.stop()
+            raise
+
+    def soap_url(self, version: str | None = None) -> str:
+        return self.url + (f"/ocpp/{version}/CentralSystemService" if version else CS_PATH)
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if not self._log.closed:
+            self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> GunicornCS:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class SilentPeer:
+    """Accepts connections on 127.0.0.1 and never answers: a charge point that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/ocpp/ChargePointService"
+        self.conns: list[socket.socket] = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def rows(db_url: str, model, *where, order_by=None) -> list[Any]:
+    """All rows of ``model`` (detached ORM objects) matching ``where``."""
+    store = Store.open(db_url)
+    try:
+        def work(session):
+            query = select(model).where(*where)
+            key = order_by if order_by is not None else \
+                list(model.__table__.primary_key.columns)[0]
+            return list(session.execute(query.order_by(key)).scalars())
+        return store.read(work)
+    finally:
+        store.engine.dispose()
+
+
+def dead_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    return f"http://127.0.0.1:{free_port()}/ocpp/ChargePointService"
