@@ -1,10 +1,485 @@
-"""Operators' JSON API (placeholder until the API lands in this module)."""
+"""The operators' JSON API, mounted at ``/api/v1`` (its OpenAPI document: ``openapi.json``).
+
+Resources are the admin views (``admin.CentralAdmin``) as JSON; commands go through the
+``Commander`` so they are checked, sent and logged exactly as from the CLI. Errors are always JSON
+``{"error": ...}``: 400 malformed JSON or query parameter, 401/403 auth, 404 unknown thing, 405
+wrong method, 409 conflict (exists, box not Accepted, no endpoint), 413 body too large, 422 invalid
+field (named in ``field``), 502 the box faulted, answered garbage or cannot be reached, 504 the box
+did not answer in time.
+
+Auth: ``Authorization: Bearer <ServeOptions.api_token>``. Without a configured token the API only
+answers when the server listens on loopback, where only local users can reach it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import NotFound as RouteNotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from ocpp_soap.messages import service_schema
+from ocpp_soap.messages.payload import PayloadError, request_payload
+from ocpp_soap.soap.versions import CHARGEPOINT
+
+from . import openapi
+from .commander import CommandFailed
+from .errors import Conflict, NotFound
+from .timeutil import parse_time
+
+if TYPE_CHECKING:
+    from .app import CentralApp
+
+log = logging.getLogger("ocpp_soap.central.api")
+
+PREFIX = openapi.PREFIX
+MAX_BODY = 1024 * 1024
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+class ApiError(Exception):
+    """An answer other than success: status, message and extra JSON fields."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None,
+                 **extra: Any):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+        self.extra = {k: v for k, v in extra.items() if v is not None}
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a listen address only takes connections from this machine."""
+    if not host:
+        return False
+    host = host.strip().strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, set | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, default=_default, ensure_ascii=False)
+    return Response(body, status=status, headers=headers, content_type="application/json")
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   **extra: Any) -> Response:
+    return json_response({"error": message, **extra}, status, headers)
+
+
+# --------------------------------------------------------------------- input checking
+
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+def _check_value(name: str, schema: dict[str, Any], value: Any) -> None:
+    if value is None:
+        if schema.get("nullable"):
+            return
+        raise ApiError(422, f"{name}: must not be null", field=name)
+    kind = schema.get("type")
+    if kind and not _JSON_TYPES[kind](value):
+        raise ApiError(422, f"{name}: expected {'an' if kind[0] in 'aeiou' else 'a'} {kind},"
+                            f" got {value!r}", field=name)
+    if "enum" in schema and value not in schema["enum"]:
+        raise ApiError(422, f"{name}: {value!r} is not one of {', '.join(schema['enum'])}",
+                       field=name)
+    if kind == "string":
+        if len(value) < schema.get("minLength", 0) or (schema.get("minLength") and not value.strip()):
+            raise ApiError(422, f"{name}: must not be empty", field=name)
+        if schema.get("format") == "date-time":
+            try:
+                parse_time(value)
+            except ValueError:
+                raise ApiError(422, f"{name}: expected an ISO 8601 date-time, got {value!r}",
+                               field=name) from None
+        if "pattern" in schema and not value.startswith(("http://", "https://")):
+            raise ApiError(422, f"{name}: must be an http(s) URL, not {value!r}", field=name)
+    if kind == "integer" and value < schema.get("minimum", value):
+        raise ApiError(422, f"{name}: must be at least {schema['minimum']}", field=name)
+
+
+def check_body(body: dict[str, Any], schema_name: str) -> dict[str, Any]:
+    """``body`` checked against one of ``openapi.BODIES`` (unknown, missing, type, enum)."""
+    schema = openapi.BODIES[schema_name]
+    props = schema["properties"]
+    for key in body:
+        if key not in props:
+            raise ApiError(422, f"{key}: unknown field (expected: {', '.join(props)})", field=key)
+    for key in schema.get("required", ()):
+        if key not in body:
+            raise ApiError(422, f"{key}: required", field=key)
+    for key, value in body.items():
+        _check_value(key, props[key], value)
+    return body
+
+
+class Query:
+    """Typed access to query parameters; a wrong type is a 400 naming the parameter."""
+
+    def __init__(self, args):
+        self.args = args
+
+    def str(self, name: str) -> str | None:
+        value = self.args.get(name)
+        return value if value not in (None, "") else None
+
+    def int(self, name: str, minimum: int | None = None) -> int | None:
+        text = self.str(name)
+        if text is None:
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            raise ApiError(400, f"{name}: expected an integer, got {text!r}", field=name) from None
+        if minimum is not None and value < minimum:
+            raise ApiError(400, f"{name}: must be at least {minimum}", field=name)
+        return value
+
+    def bool(self, name: str) -> bool | None:
+        text = self.str(name)
+        if text is None:
+            return None
+        low = text.lower()
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise ApiError(400, f"{name}: expected true or false, got {text!r}", field=name)
+
+    def time(self, name: str) -> datetime | None:
+        text = self.str(name)
+        if text is None:
+            return None
+        try:
+            return parse_time(text)
+        except ValueError:
+            raise ApiError(400, f"{name}: expected an ISO 8601 date-time, got {text!r}",
+                           field=name) from None
+
+    def page(self) -> dict[str, Any]:
+        limit = self.int("limit", 1)
+        out: dict[str, Any] = {"offset": self.int("offset", 0) or 0}
+        if limit is not None:
+            out["limit"] = limit
+        return out
+
+    def window(self) -> dict[str, Any]:
+        return {"charge_box_id": self.str("chargebox"), "since": self.time("since"),
+                "until": self.time("until"), **self.page()}
+
+
+def _items(rows: list[Any]) -> Response:
+    return json_response({"items": rows, "count": len(rows)})
+
+
+# --------------------------------------------------------------------- the app
+
+_R = Rule
 
 
 class ApiApp:
-    def __init__(self, app):
-        self.app = app
+    """WSGI app for ``/api/v1/…`` on a ``CentralApp``."""
 
+    def __init__(self, central_app: CentralApp):
+        self.app = central_app
+        self.url_map = Map([
+            _R("/openapi.json", endpoint="openapi", methods=["GET"]),
+            _R("/chargeboxes", endpoint="list_boxes", methods=["GET"]),
+            _R("/chargeboxes", endpoint="add_box", methods=["POST"]),
+            _R("/chargeboxes/<box>", endpoint="get_box", methods=["GET"]),
+            _R("/chargeboxes/<box>", endpoint="update_box", methods=["PATCH"]),
+            _R("/chargeboxes/<box>", endpoint="remove_box", methods=["DELETE"]),
+            _R("/chargeboxes/<box>/endpoint", endpoint="set_endpoint", methods=["PUT"]),
+            _R("/chargeboxes/<box>/endpoint", endpoint="clear_endpoint", methods=["DELETE"]),
+            _R("/chargeboxes/<box>/connectors", endpoint="box_connectors", methods=["GET"]),
+            _R("/chargeboxes/<box>/operations/<operation>", endpoint="call", methods=["POST"]),
+            _R("/idtags", endpoint="list_tags", methods=["GET"]),
+            _R("/idtags", endpoint="add_tag", methods=["POST"]),
+            _R("/idtags/<tag>", endpoint="get_tag", methods=["GET"]),
+            _R("/idtags/<tag>", endpoint="update_tag", methods=["PATCH"]),
+            _R("/idtags/<tag>", endpoint="remove_tag", methods=["DELETE"]),
+            _R("/idtags/<tag>/block", endpoint="block_tag", methods=["POST"]),
+            _R("/idtags/<tag>/unblock", endpoint="unblock_tag", methods=["POST"]),
+            _R("/transactions", endpoint="list_transactions", methods=["GET"]),
+            _R("/transactions/<tx>", endpoint="get_transaction", methods=["GET"]),
+            _R("/metervalues", endpoint="list_meter_values", methods=["GET"]),
+            _R("/connectors", endpoint="connectors", methods=["GET"]),
+            _R("/messages", endpoint="messages", methods=["GET"]),
+            _R("/commands", endpoint="commands", methods=["GET"]),
+            _R("/pending", endpoint="list_pending", methods=["GET"]),
+            _R("/pending/<pending>", endpoint="cancel_pending", methods=["DELETE"]),
+        ], strict_slashes=False)
+
+    @property
+    def admin(self):
+        return self.app.central.admin
+
+    # -- WSGI ----------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
-        start_response("501 Not Implemented", [("Content-Type", "text/plain")])
-        return [b"API not yet available\n"]
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except ApiError as exc:
+            response = error_response(exc.status, exc.message, exc.headers, **exc.extra)
+        except Exception:
+            log.exception("API %s %s failed", request.method, request.path)
+            response = error_response(500, "internal error (see the server log)")
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path
+        if path != PREFIX and not path.startswith(PREFIX + "/"):
+            raise ApiError(404, f"no such path {path}")
+        sub = path[len(PREFIX):] or "/"
+        adapter = self.url_map.bind("localhost", path_info=sub)
+        try:
+            endpoint, args = adapter.match(sub, method=request.method)
+        except MethodNotAllowed as exc:
+            allowed = sorted(exc.valid_methods or ())
+            return error_response(405, f"{request.method} not allowed on {path}"
+                                       f" (allowed: {', '.join(allowed)})",
+                                  headers={"Allow": ", ".join(allowed)})
+        except RouteNotFound:
+            raise ApiError(404, f"no such path {path}") from None
+        except HTTPException as exc:  # anything else routing may raise
+            raise ApiError(exc.code or 400, exc.description or str(exc)) from None
+        if endpoint != "openapi":
+            self.authorize(request)
+        handler = getattr(self, "on_" + endpoint)
+        try:
+            return handler(request, **args)
+        except NotFound as exc:
+            raise ApiError(404, _text(exc)) from None
+        except Conflict as exc:
+            raise ApiError(409, _text(exc)) from None
+        except PayloadError as exc:
+            raise ApiError(422, str(exc), field=exc.field or None) from None
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
+
+    # -- auth ----------------------------------------------------------------------------------
+    def authorize(self, request: Request) -> None:
+        token = self.app.options.api_token
+        if not token:
+            if is_loopback(self.app.options.listen_host):
+                return
+            raise ApiError(403, "the API is disabled: no API token is configured (api_token,"
+                                " OCPP_SOAP_API_TOKEN) and the server does not listen on"
+                                " loopback")
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise _unauthorized("invalid bearer token")
+
+    # -- bodies --------------------------------------------------------------------------------
+    @staticmethod
+    def body(request: Request, *, empty_ok: bool = False) -> dict[str, Any]:
+        length = request.content_length
+        if length is not None and length > MAX_BODY:
+            raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+        raw = request.get_data(cache=False)
+        if len(raw) > MAX_BODY:
+            raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+        if not raw.strip():
+            if empty_ok:
+                return {}
+            raise ApiError(400, "a JSON object body is required")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"malformed JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "the body must be a JSON object")
+        return data
+
+    # -- meta ----------------------------------------------------------------------------------
+    def on_openapi(self, request: Request) -> Response:
+        return Response(openapi.document_bytes(), content_type="application/json")
+
+    # -- charge boxes --------------------------------------------------------------------------
+    def on_list_boxes(self, request: Request) -> Response:
+        status = Query(request.args).str("registration_status")
+        return _items(self.admin.list_chargeboxes(registration_status=status))
+
+    def on_add_box(self, request: Request) -> Response:
+        data = check_body(self.body(request), "ChargeBoxCreate")
+        box = self.admin.add_chargebox(data.pop("charge_box_id"), **data)
+        return json_response(box, 201, {"Location": f"{PREFIX}/chargeboxes/{box['charge_box_id']}"})
+
+    def on_get_box(self, request: Request, box: str) -> Response:
+        return json_response(self.admin.get_chargebox(box))
+
+    def on_update_box(self, request: Request, box: str) -> Response:
+        data = check_body(self.body(request), "ChargeBoxUpdate")
+        return json_response(self.admin.update_chargebox(box, **data))
+
+    def on_remove_box(self, request: Request, box: str) -> Response:
+        self.admin.remove_chargebox(box)
+        return Response(status=204)
+
+    def on_set_endpoint(self, request: Request, box: str) -> Response:
+        data = check_body(self.body(request), "EndpointOverride")
+        return json_response(self.admin.set_endpoint(box, data["address"]))
+
+    def on_clear_endpoint(self, request: Request, box: str) -> Response:
+        return json_response(self.admin.set_endpoint(box, None))
+
+    def on_box_connectors(self, request: Request, box: str) -> Response:
+        return _items(self.admin.get_chargebox(box)["connectors"])
+
+    # -- id tags -------------------------------------------------------------------------------
+    def on_list_tags(self, request: Request) -> Response:
+        return _items(self.admin.list_tags(status=Query(request.args).str("status")))
+
+    def on_add_tag(self, request: Request) -> Response:
+        data = check_body(self.body(request), "IdTagCreate")
+        tag = self.admin.add_tag(data.pop("id_tag"), **data)
+        return json_response(tag, 201, {"Location": f"{PREFIX}/idtags/{tag['id_tag']}"})
+
+    def on_get_tag(self, request: Request, tag: str) -> Response:
+        return json_response(self.admin.get_tag(tag))
+
+    def on_update_tag(self, request: Request, tag: str) -> Response:
+        data = check_body(self.body(request), "IdTagUpdate")
+        return json_response(self.admin.update_tag(tag, **data))
+
+    def on_remove_tag(self, request: Request, tag: str) -> Response:
+        self.admin.remove_tag(tag)
+        return Response(status=204)
+
+    def on_block_tag(self, request: Request, tag: str) -> Response:
+        return json_response(self.admin.block_tag(tag))
+
+    def on_unblock_tag(self, request: Request, tag: str) -> Response:
+        return json_response(self.admin.unblock_tag(tag))
+
+    # -- history and logs ----------------------------------------------------------------------
+    def on_list_transactions(self, request: Request) -> Response:
+        q = Query(request.args)
+        return _items(self.admin.list_transactions(id_tag=q.str("idTag"), active=q.bool("active"),
+                                                   **q.window()))
+
+    def on_get_transaction(self, request: Request, tx: str) -> Response:
+        try:
+            tx_id = int(tx)
+        except ValueError:
+            raise ApiError(404, f"unknown transaction {tx!r}") from None
+        return json_response(self.admin.get_transaction(tx_id))
+
+    def on_list_meter_values(self, request: Request) -> Response:
+        q = Query(request.args)
+        return _items(self.admin.list_meter_values(transaction_id=q.int("transaction"),
+                                                   connector_id=q.int("connector"), **q.window()))
+
+    def on_connectors(self, request: Request) -> Response:
+        return _items(self.admin.connector_status(Query(request.args).str("chargebox")))
+
+    def on_messages(self, request: Request) -> Response:
+        q = Query(request.args)
+        if self.app.envelopes is not None:
+            self.app.envelopes.flush()  # what was just exchanged should show
+        include = q.bool("envelope")
+        return _items(self.admin.list_envelopes(action=q.str("action"),
+                                                direction=q.str("direction"),
+                                                include_envelope=include is not False,
+                                                **q.window()))
+
+    def on_commands(self, request: Request) -> Response:
+        q = Query(request.args)
+        return _items(self.admin.list_commands(operation=q.str("operation"),
+                                               outcome=q.str("outcome"), **q.window()))
+
+    def on_list_pending(self, request: Request) -> Response:
+        q = Query(request.args)
+        return _items(self.admin.list_pending(q.str("chargebox"),
+                                              include_taken=bool(q.bool("include_taken"))))
+
+    def on_cancel_pending(self, request: Request, pending: str) -> Response:
+        try:
+            pending_id = int(pending)
+        except ValueError:
+            raise ApiError(404, f"no queued command {pending!r}") from None
+        self.admin.cancel_pending(pending_id)
+        return Response(status=204)
+
+    # -- commands ------------------------------------------------------------------------------
+    def on_call(self, request: Request, box: str, operation: str) -> Response:
+        queue = bool(Query(request.args).bool("queue"))
+        known = openapi.chargepoint_operations()
+        if operation not in known:
+            raise ApiError(404, f"unknown operation {operation!r} (known: {', '.join(known)})")
+        info = self.admin.get_chargebox(box)  # 404 for an unknown box
+        version = info.get("ocpp_version") or "1.6"
+        if not service_schema(version, CHARGEPOINT).has(operation):
+            raise ApiError(404, f"OCPP {version} (the version of {box!r}) has no operation"
+                                f" {operation}")
+        payload = self.body(request, empty_ok=True)
+        if (queue and info["registration_status"] == "Accepted"
+                and not info.get("endpoint_address")):
+            # Nowhere to send it yet: the box's next message (with its address) will take it.
+            checked = request_payload(version, CHARGEPOINT, operation, payload)
+            stored = json.loads(json.dumps(checked, default=_default))
+            pending = self.app.central.queue_command(box, operation, stored)
+            note = getattr(self.app, "note_pending", None)
+            if note is not None:  # wake the box on its very next message
+                note(box)
+            return _queued(box, operation, pending)
+        try:
+            result = self.app.commander.send(box, operation, payload, queue_if_unreachable=queue)
+        except CommandFailed as exc:
+            status = 504 if exc.kind == "timeout" else 502
+            raise ApiError(status, str(exc), kind=exc.kind) from None
+        if result.outcome == "queued":
+            return _queued(box, operation, result.pending_id)
+        return json_response(result.reply or {})
+
+
+def _queued(box: str, operation: str, pending_id: int | None) -> Response:
+    return json_response({"status": "queued", "pending_id": pending_id, "charge_box_id": box,
+                          "operation": operation}, 202,
+                         {"Location": f"{PREFIX}/pending?chargebox={box}"})
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, {"WWW-Authenticate": 'Bearer realm="ocpp-soap"'})
+
+
+def _text(exc: BaseException) -> str:
+    # LookupError's str() quotes its argument; the message is what we want.
+    return str(exc.args[0]) if exc.args else exc.__class__.__name__
