@@ -30,3 +30,8 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# Shared helpers named test_*_support.py hold no tests; collecting them would import two modules
+# of the same basename from different folders.
+collect_ignore_glob = ["*_support.py"]

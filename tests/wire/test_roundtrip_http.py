@@ -19,6 +19,7 @@ from ocpp_soap.soap.client import OcppClient, from_zeep, to_zeep
 from ocpp_soap.soap.httpserver import BackgroundServer
 from ocpp_soap.soap.server import OcppEndpoint
 from ocpp_soap.soap.versions import WSA_NS
+from ocpp_soap.soap.xsd import schema_from_wsdl
 from tests.wire.test_wsdl_conformance import OFFICIAL
 
 CASES = [(v, s, op.name) for v in ("1.5", "1.6")
@@ -42,13 +43,25 @@ class Recorder:
         return handler
 
 
+class HeaderSpy:
+    """WSGI middleware keeping the HTTP headers of the last request."""
+
+    def __init__(self, app):
+        self.app, self.last = app, {}
+
+    def __call__(self, environ, start_response):
+        self.last = {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_"))}
+        return self.app(environ, start_response)
+
+
 @pytest.fixture(scope="module")
 def servers():
     running = {}
     for v in ("1.5", "1.6"):
         for s in ("CentralSystemService", "ChargePointService"):
             rec = Recorder(v, s)
-            srv = BackgroundServer(OcppEndpoint(s, rec.handlers, versions=[v])).start()
+            rec.spy = HeaderSpy(OcppEndpoint(s, rec.handlers, versions=[v]))
+            srv = BackgroundServer(rec.spy).start()
             running[(v, s)] = (srv, rec)
     yield running
     for srv, _ in running.values():
@@ -76,6 +89,22 @@ def test_own_client(servers, version, service, operation):
     reply_doc = etree.fromstring(seen[0].response)
     assert reply_doc.findtext(f".//{{{WSA_NS}}}RelatesTo") == ctx.message_id
     assert reply_doc.findtext(f".//{{{WSA_NS}}}Action") == f"/{operation}Response"
+    assert rec.spy.last["CONTENT_TYPE"] == f'application/soap+xml; charset=utf-8; action="/{operation}"'
+
+
+@pytest.mark.parametrize("version,service,operation", CASES)
+def test_written_envelopes_validate_against_official_schema(reference, servers, version, service,
+                                                            operation):
+    """What we write, both ways, is valid under the official WSDL's schema."""
+    srv, _ = servers[(version, service)]
+    seen = []
+    cl = OcppClient(version, service, "CB-1001", srv.url + "/ocpp", from_address="http://h/cp",
+                    on_exchange=seen.append)
+    cl.call(operation, example(version, service, operation)[0])
+    schema = schema_from_wsdl(reference / OFFICIAL[(version, service)])
+    for raw in (seen[0].request, seen[0].response):
+        body = etree.fromstring(raw).find("{http://www.w3.org/2003/05/soap-envelope}Body")[0]
+        assert schema.validate(body), (operation, schema.error_log)
 
 
 @pytest.mark.parametrize("version,service,operation", CASES)
