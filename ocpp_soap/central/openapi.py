@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Float, Integer, inspect
 
 from ocpp_soap import __version__
-from ocpp_soap.messages import service_schema
+from ocpp_soap.messages import adapters, service_schema
 from ocpp_soap.messages.schema import Builtin, Complex, Field, Restricted, TextWithAttributes
 from ocpp_soap.soap.versions import CHARGEPOINT, VERSIONS
 
@@ -250,13 +250,34 @@ def _same(out: dict[str, Any], a: str, b: str) -> bool:
     return all(len(rs) < 2 or _same(out, rs[0], rs[1]) for rs in by_type.values())
 
 
+def _add_domain_names(version: str, operation: str, t: Complex, schema: dict[str, Any]) -> None:
+    """Also name a field the way the domain (the 1.6 shape) does, where the version differs:
+    the API takes either (1.5 ``localAuthorisationList`` or ``localAuthorizationList``)."""
+    for f in t.fields:
+        (neutral,) = adapters.to_neutral(version, operation, adapters.REQUEST, {f.name: []})
+        if neutral == f.name or neutral in schema["properties"]:
+            continue
+        schema["properties"][neutral] = {
+            **copy.deepcopy(schema["properties"][f.name]),
+            "description": f"The same as {f.name} (its OCPP 1.6 name); give one of the two"}
+        if f.name in schema.get("required", ()):
+            schema["required"].remove(f.name)
+            if not schema["required"]:
+                del schema["required"]
+            schema.setdefault("allOf", []).append(
+                {"oneOf": [{"required": [f.name]}, {"required": [neutral]}]})
+
+
 def _message_schema(name: str, versions: tuple[str, ...], which: str,
                     out: dict[str, Any]) -> dict[str, Any]:
     refs = []
     for v in versions:
         op = service_schema(v, CHARGEPOINT).operation(name)
         t = op.request if which == "request" else op.response
-        refs.append((v, _type_schema(v, t, out)))
+        ref = _type_schema(v, t, out)
+        if which == "request":
+            _add_domain_names(v, name, t, out[ref["$ref"].rsplit("/", 1)[1]])
+        refs.append((v, ref))
     if len(refs) == 1:
         return refs[0][1]
     names = [r["$ref"].rsplit("/", 1)[1] for _, r in refs]

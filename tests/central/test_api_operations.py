@@ -285,3 +285,15 @@ def test_queue_for_a_box_without_endpoint_is_202(world):
     assert_error(call(api, "PENDING", "Reset", {"type": "Soft"}, params={"queue": "true"}), 409)
     assert_error(call(api, "NOWHERE", "Reset", {"type": "Soft"}, params={"queue": "perhaps"}), 400,
                  "queue")
+
+
+def test_version_15_takes_its_own_field_names_too(world):
+    api, cps = world
+    cp = cps["1.5"]
+    cp.payloads.clear()
+    body = _json(example("1.5", CHARGEPOINT, "SendLocalList")[0])
+    body["localAuthorisationList"] = body.pop("localAuthorizationList")
+    r = call(api, "CP-15", "SendLocalList", body)
+    assert r.status_code == 200, r.text
+    ((_, received),) = cp.payloads
+    assert received == example("1.5", CHARGEPOINT, "SendLocalList")[0]
