@@ -102,7 +102,8 @@ class GunicornCS:
         return self.url + (f"/ocpp/{version}/CentralSystemService" if version else CS_PATH)
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 15.0) -> int:
