@@ -25,19 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lxml import etree  # noqa: E402
-from spyne import Application, ServiceBase, rpc  # noqa: E402
-from spyne.protocol.soap import Soap12  # noqa: E402
-from spyne.server.wsgi import WsgiApplication  # noqa: E402
 
 from bench._common import machine, median_us, table, write_json  # noqa: E402
+from bench.apps import bare_spyne, lxml_floor  # noqa: E402
 from ocpp_soap.messages.examples import example  # noqa: E402
 from ocpp_soap.soap import client as client_mod  # noqa: E402
 from ocpp_soap.soap.client import OcppClient  # noqa: E402
-from ocpp_soap.soap.spyne_models import models  # noqa: E402
 
 VERSION, SERVICE = "1.6", "CentralSystemService"
-NS = "urn://Ocpp/Cs/2015/10/"
 
 
 def requests_for(box: str) -> dict[str, bytes]:
@@ -75,79 +70,6 @@ def call(app, body: bytes, path: str = "/ocpp/1.6/CentralSystemService") -> byte
     if not status[0].startswith("200"):
         raise RuntimeError(f"{status[0]}: {out[:300]!r}")
     return out
-
-
-def bare_spyne():
-    """A plain Spyne 1.2 service of the same messages: no headers, no validation, no database."""
-    ms = models(VERSION, SERVICE)
-    now = datetime.now(UTC)
-    replies = {
-        "Heartbeat": lambda: ms.responses["Heartbeat"](currentTime=now),
-        "BootNotification": lambda: ms.responses["BootNotification"](
-            status="Accepted", currentTime=now, interval=300),
-        "MeterValues": lambda: ms.responses["MeterValues"](),
-        "StopTransaction": lambda: ms.responses["StopTransaction"](),
-    }
-    methods = {}
-    for op in ms.schema.operations:
-        if op.name not in replies:
-            continue
-        opts = dict(_body_style="bare", _returns=ms.responses[op.name],
-                    _in_message_name=op.request_element, _out_message_name=op.response_element,
-                    _operation_name=op.name)
-        methods[op.name] = _bare_method(op.name, ms.requests[op.name], replies[op.name], opts)
-    svc = type("BareCS", (ServiceBase,), methods)
-    app = Application([svc], tns=ms.ns, in_protocol=Soap12(validator=None), out_protocol=Soap12())
-    return WsgiApplication(app)
-
-
-def _bare_method(name, request_cls, make, opts):
-    if request_cls._type_info:
-        def method(ctx, request):
-            return make()
-        method.__name__ = name
-        return rpc(request_cls, **opts)(method)
-
-    def empty(ctx):
-        return make()
-    empty.__name__ = name
-    return rpc(**opts)(empty)
-
-
-def lxml_floor():
-    """parse → dispatch on the body element → serialize, with lxml alone."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    soap = "http://www.w3.org/2003/05/soap-envelope"
-
-    def reply(tag: str, children: list[tuple[str, str]]) -> bytes:
-        env = etree.Element(f"{{{soap}}}Envelope", nsmap={"s": soap, "cs": NS})
-        body = etree.SubElement(env, f"{{{soap}}}Body")
-        el = etree.SubElement(body, f"{{{NS}}}{tag}")
-        for name, text in children:
-            etree.SubElement(el, f"{{{NS}}}{name}").text = text
-        return etree.tostring(env, xml_declaration=True, encoding="utf-8")
-
-    def app(environ_, start_response):
-        data = environ_["wsgi.input"].read(int(environ_["CONTENT_LENGTH"]))
-        root = etree.fromstring(data, parser)
-        msg = root.find(f"{{{soap}}}Body")[0]
-        name = etree.QName(msg).localname
-        now = datetime.now(UTC).isoformat()
-        if name == "heartbeatRequest":
-            out = reply("heartbeatResponse", [("currentTime", now)])
-        elif name == "bootNotificationRequest":
-            out = reply("bootNotificationResponse",
-                        [("status", "Accepted"), ("currentTime", now), ("interval", "300")])
-        elif name == "meterValuesRequest":
-            values = [sv.findtext(f"{{{NS}}}value") for sv in msg.iter(f"{{{NS}}}sampledValue")]
-            assert values
-            out = reply("meterValuesResponse", [])
-        else:
-            out = reply("stopTransactionResponse", [])
-        start_response("200 OK", [("Content-Type", "application/soap+xml")])
-        return [out]
-
-    return app
 
 
 def main(argv=None) -> int:
