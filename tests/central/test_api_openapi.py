@@ -12,7 +12,7 @@ import re
 
 import pytest
 from test_api_resources import charger_session
-from test_api_support import running_api
+from test_api_support import running_api, wait_for
 
 from ocpp_soap.central import openapi
 from ocpp_soap.messages import service_schema
@@ -159,6 +159,7 @@ def test_real_answers_fit_their_schemas(served):
         ("/messages", "get", "/messages"),
         ("/pending", "get", "/pending"),
     ]
+    wait_for(lambda: api.get("/messages").json()["items"])
     for path, method, url in answers:
         body = api.request(method.upper(), url).json()
         if "items" in body:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from test_api_support import assert_error, running_api
+from test_api_support import assert_error, running_api, wait_for
 
 from ocpp_soap.messages.examples import TAG, example
 from ocpp_soap.soap.client import OcppClient
@@ -201,7 +201,11 @@ def test_transactions_meter_values_and_logs(api):
     assert api.get("/metervalues", params={"until": "2000-01-01T00:00:00Z"}).json()["count"] == 0
     assert api.get("/metervalues", params={"limit": 1}).json()["count"] == 1
 
-    messages = api.get("/messages", params={"chargebox": "CB-1001"}).json()["items"]
+    def logged():
+        items = api.get("/messages", params={"chargebox": "CB-1001"}).json()["items"]
+        return items if len(items) >= 12 else None  # 6 requests and their replies
+
+    messages = wait_for(logged)
     actions = {(m["direction"], m["action"]) for m in messages}
     assert ("in", "BootNotification") in actions and ("out", "StopTransactionResponse") in actions
     assert all("Envelope" in m["envelope"] for m in messages)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,6 +82,16 @@ def running_api(tmp_path, **overrides: Any) -> Iterator[Api]:
         yield running
     finally:
         stop_api(running)
+
+
+def wait_for(predicate, timeout: float = 5.0):
+    """Poll ``predicate`` until it returns something truthy (the envelope log is batched)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
 
 
 def assert_error(response: requests.Response, status: int, *words: str) -> dict[str, Any]:
