@@ -136,7 +136,7 @@ class CentralApp:
                                message_id=None, relates_to=ex.message_id, version=ex.version,
                                peer=ex.peer)
         if ex.status == 200 and ex.charge_box_id:
-            self._maybe_wake(ex.charge_box_id)
+            self._maybe_wake(ex.charge_box_id, ex.action)
 
     def _outgoing(self, ex: Any) -> None:
         if self.capture is not None:
@@ -151,16 +151,19 @@ class CentralApp:
         msglog.info("%s %s → %s %s %.1fms", ex.charge_box_id, ex.operation, ex.endpoint,
                     ex.error or ex.status, ex.elapsed_ms)
 
-    def _maybe_wake(self, charge_box_id: str) -> None:
+    def _maybe_wake(self, charge_box_id: str, action: str | None) -> None:
         """OCPP-S 5: a box that talks to us is reachable now; send what waits for it.
 
-        Asking the database on every message would cost a query per message; the set of boxes
-        with queued commands is read at most once per ``PENDING_REFRESH`` seconds instead (a
-        command queued by another worker is picked up by the next message after that).
+        A Heartbeat or BootNotification (the wake-up messages) always asks the database. For
+        the other messages, asking on each would cost a query per message; the set of boxes
+        with queued commands is read at most once per ``PENDING_REFRESH`` seconds instead.
         """
         try:
             now = time.monotonic()
-            if now - self._pending_read_at > self.PENDING_REFRESH:
+            if action in ("Heartbeat", "BootNotification"):
+                if self._box_has_pending(charge_box_id):
+                    self._pending_boxes.add(charge_box_id)
+            elif now - self._pending_read_at > self.PENDING_REFRESH:
                 self._pending_boxes = self._boxes_with_pending()
                 self._pending_read_at = now
             if charge_box_id in self._pending_boxes:
@@ -177,6 +180,14 @@ class CentralApp:
             return {r[0] for r in rows}
 
         return self.central.store.read(work)
+
+    def _box_has_pending(self, charge_box_id: str) -> bool:
+        query = (select(PendingCommand.id)
+                 .where(PendingCommand.charge_box_id == charge_box_id,
+                        PendingCommand.taken_at.is_(None))
+                 .limit(1))
+        with self.central.store.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def note_pending(self, charge_box_id: str) -> None:
         """A command was queued in this process: wake the box on its very next message."""

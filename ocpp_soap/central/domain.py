@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .commands import Outbound
@@ -144,6 +144,55 @@ class CentralSystem(Outbound):
         self._seen(box, ctx, now)
         return box
 
+    def _quick_accept(
+        self, session: Session, ctx: CallContextLike, now: datetime, heartbeat: bool = False
+    ) -> bool:
+        """The common case in one UPDATE: an Accepted box without a stored secret, speaking the
+        version we know, from the address we already learned. Its row gets its seen (and
+        heartbeat) time, and the caller skips loading it. Any other case returns False and the
+        caller takes the full path (``_accepted_box``), which raises or records what changed.
+
+        This keeps a Heartbeat to a single statement; loading and flushing the ORM object cost
+        several times more, on every message of every box.
+        """
+        self._check_identity(ctx)
+        if getattr(ctx, "basic_auth_user", None) is not None:
+            return False
+        peer = client_address(
+            getattr(ctx, "peer", None),
+            getattr(ctx, "http_headers", None),
+            self.settings.trusted_proxies,
+        )
+        learned = learn_endpoint(
+            getattr(ctx, "from_address", None),
+            getattr(ctx, "reply_to", None),
+            peer,
+            self.settings.default_endpoint_port,
+            self.settings.default_endpoint_path,
+        )
+        if learned is None or not getattr(ctx, "version", None):
+            return False
+        t = ChargeBox.__table__.c
+        values: dict[str, Any] = {"last_seen_at": now, "updated_at": now}
+        if heartbeat:
+            values["last_heartbeat_at"] = now
+        result = session.execute(
+            update(ChargeBox)
+            .where(
+                t.charge_box_id == ctx.charge_box_id,
+                t.registration_status == "Accepted",
+                t.auth_secret_hash.is_(None),
+                t.ocpp_version == ctx.version,
+                t.learned_address == learned.address,
+                t.learned_source == learned.source,
+                t.endpoint_override.is_(True)
+                | ((t.endpoint_address == learned.address) & (t.endpoint_source == learned.source)),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
     def _seen(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
         box.last_seen_at = now
         box.updated_at = now
@@ -229,6 +278,8 @@ class CentralSystem(Outbound):
         now = self.clock()
 
         def work(session: Session) -> None:
+            if self._quick_accept(session, ctx, now, heartbeat=True):
+                return
             box = self._accepted_box(session, ctx, now)
             box.last_heartbeat_at = now
 
@@ -239,7 +290,8 @@ class CentralSystem(Outbound):
         now = self.clock()
 
         def work(session: Session) -> dict[str, Any]:
-            self._accepted_box(session, ctx, now)
+            if not self._quick_accept(session, ctx, now):
+                self._accepted_box(session, ctx, now)
             return id_tag_info(session, payload.get("idTag"), now)
 
         return {"idTagInfo": self.store.write(work)}
@@ -371,14 +423,16 @@ class CentralSystem(Outbound):
         reported = payload.get("transactionId")
 
         def work(session: Session) -> None:
-            box = self._accepted_box(session, ctx, now)
+            if not self._quick_accept(session, ctx, now):
+                self._accepted_box(session, ctx, now)
+            box_id = ctx.charge_box_id
             tx = session.get(Transaction, reported) if reported is not None else None
-            if tx is not None and tx.charge_box_id != box.charge_box_id:
+            if tx is not None and tx.charge_box_id != box_id:
                 tx = None
             session.add_all(
                 build_samples(
                     payload.get("meterValue"),
-                    charge_box_id=box.charge_box_id,
+                    charge_box_id=box_id,
                     connector_id=payload.get("connectorId"),
                     transaction_id=tx.id if tx is not None else None,
                     reported_transaction_id=reported,
@@ -397,10 +451,11 @@ class CentralSystem(Outbound):
         timestamp = as_utc(payload.get("timestamp")) or now
 
         def work(session: Session) -> None:
-            box = self._accepted_box(session, ctx, now)
-            session.flush()
+            if not self._quick_accept(session, ctx, now):
+                self._accepted_box(session, ctx, now)
+                session.flush()
             values = {
-                "charge_box_id": box.charge_box_id,
+                "charge_box_id": ctx.charge_box_id,
                 "connector_id": int(payload.get("connectorId", 0)),
                 "status": payload.get("status"),
                 "error_code": payload.get("errorCode"),
