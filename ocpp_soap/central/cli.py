@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=None,
                    help="gunicorn worker processes (default 2; OCPP_SOAP_WORKERS)")
     s.add_argument("--threads", type=int, default=None,
-                   help="threads per worker; more than 1 uses gunicorn's gthread workers "
-                        "(default 1: sync workers)")
+                   help="threads per worker; more than 1 uses gunicorn's gthread workers, so "
+                        "API commands waiting for slow charge points do not hold whole workers "
+                        "(default 1: sync workers, the fastest for SOAP traffic)")
     s.add_argument("--unknown-chargebox", choices=("reject", "pending", "accept"), default=None,
                    help="answer to a BootNotification from an unregistered box (default reject)")
     s.add_argument("--heartbeat-interval", type=int, metavar="S", default=None,

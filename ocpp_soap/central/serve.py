@@ -8,10 +8,13 @@ thread hand-off in the way, and several processes use several cores despite the 
 mode with the store's retrying short transactions is safe with several worker processes.
 
 The price of sync workers: a CS→CP command sent *from a worker* (the HTTP API) holds that worker
-until the charge point answers or the command timeout passes. ``--threads N`` (N > 1) switches to
-gunicorn's threaded workers for deployments that send many commands through the API; the worker
-timeout is always set above the command timeout so gunicorn never kills a worker that is merely
-waiting for a charger.
+until the charge point answers or the command timeout passes. Measured: 20 API commands at once to
+a charge point that never answers, 2 sync workers, 1 s timeout → chargers waited up to ~8.5 s.
+``--threads N`` (N > 1) switches to gunicorn's threaded workers (gthread): with 2×16 threads the
+same 20 commands left every charger request under a second (tests/central/test_e2e_reliability).
+Use it when operators send commands through the API to boxes that may hang; the CLI's ``call``
+sends from its own process and never takes a worker. The worker timeout is always set above the
+command timeout so gunicorn never kills a worker that is merely waiting for a charger.
 
 The master process checks the settings, migrates the database once, sets up logging (one line per
 message on ``ocpp_soap.central.messages``: box, action, outcome, status, ms) and forks; each worker
