@@ -47,10 +47,15 @@ def test_two_workers_one_sqlite_file(tmp_path):
         cp.call("StopTransaction", {"transactionId": tx, "meterStop": 99,
                                     "timestamp": datetime.now(UTC)})
 
+        # The operator's API on the same server (no token needed: loopback only).
         api = requests.get(cs.url + "/api/v1/chargeboxes", timeout=5)
-        if api.status_code != 501:  # the JSON API has landed (501 = its placeholder)
-            assert api.status_code == 200, api.text
-            assert "CB1" in api.text
+        assert api.status_code == 200, api.text
+        (box,) = api.json()["items"]
+        assert box["charge_box_id"] == "CB1" and box["charge_point_vendor"] == "V"
+        api = requests.get(cs.url + "/api/v1/transactions", timeout=5)
+        assert api.status_code == 200, api.text
+        (txj,) = api.json()["items"]
+        assert (txj["id"], txj["meter_start"], txj["meter_stop"]) == (tx, 10, 99)
         # A second, 1.5 charger on the combined URL at the same time.
         assert main(["chargebox", "add", "CB15", "--db", url]) == 0
         cp15 = OcppClient("1.5", CS, "CB15", cs.soap_url(), timeout=10)

@@ -4,8 +4,10 @@
    ``ocpp-soap central serve --workers 2`` on one SQLite file: no request fails, every
    transaction is stored exactly once with its meterStart/meterStop, no meter sample is lost.
 2. A charge point that accepts the connection and never answers: a command to it times out
-   within the configured time, and 20 such commands at once (commanders on the same database,
-   as the CLI sends them) do not stop the CS from serving chargers.
+   within the configured time, and 20 such commands at once do not stop the CS from serving
+   chargers — sent by commanders on the same database (as the CLI sends them), and through the
+   JSON API of a server with threaded workers (``--threads``: with sync workers each waiting
+   API command holds a whole worker, see ``serve``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from ocpp_soap.central.app import CentralApp, ServeOptions
 from ocpp_soap.central.commander import CommandFailed
@@ -155,3 +158,46 @@ def test_silent_charge_point_times_out_and_cs_keeps_serving(gunicorn_cs):
         assert len(logged) == 21 and {r.outcome for r in logged} == {"timeout"}
     finally:
         silent.close()
+
+
+def test_silent_charge_point_via_api_with_threaded_workers(tmp_path):
+    from ocpp_soap.central.cli import main
+
+    db = tmp_path / "api.db"
+    url = f"sqlite:///{db}"
+    silent = SilentPeer()
+    assert main(["chargebox", "add", "SILENT", "--endpoint", silent.url, "--db", url]) == 0
+    assert main(["chargebox", "add", "CB1", "--db", url]) == 0
+    cs = GunicornCS(db, "--threads", "16", "--command-timeout", "1", "--api-token", "s3cret",
+                    "--log-level", "warning", workers=2)
+    try:
+        op_url = cs.url + "/api/v1/chargeboxes/SILENT/operations/Reset"
+        assert requests.post(op_url, json={"type": "Soft"}, timeout=5).status_code == 401
+        auth = {"Authorization": "Bearer s3cret"}
+        charger = OcppClient("1.6", CS, "CB1", cs.soap_url(), timeout=5)
+        charger.call("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"})
+
+        def command(_):
+            t0 = time.monotonic()
+            r = requests.post(op_url, json={"type": "Soft"}, headers=auth, timeout=30)
+            return r.status_code, time.monotonic() - t0
+
+        latencies = []
+        with ThreadPoolExecutor(20) as pool:
+            futures = [pool.submit(command, i) for i in range(20)]
+            while not all(f.done() for f in futures):
+                t0 = time.monotonic()
+                charger.call("Heartbeat", {})
+                latencies.append(time.monotonic() - t0)
+                time.sleep(0.05)
+            outcomes = [f.result() for f in futures]
+        assert all(code == 504 for code, _ in outcomes), outcomes
+        assert all(0.9 <= took < 5 for _, took in outcomes), outcomes
+        assert len(latencies) >= 5 and max(latencies) < 1.0, latencies
+        boxes = requests.get(cs.url + "/api/v1/chargeboxes", headers=auth, timeout=5).json()
+        assert {b["charge_box_id"] for b in boxes["items"]} == {"SILENT", "CB1"}
+    finally:
+        silent.close()
+        assert cs.stop() == 0, cs.log()[-3000:]
+    logged = rows(url, CommandLog)
+    assert len(logged) == 20 and {r.outcome for r in logged} == {"timeout"}
