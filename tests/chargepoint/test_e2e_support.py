@@ -136,7 +136,10 @@ def start_cp(cs: TestCentral, version: str = "1.6", identity: str = "CB1", conne
                               scheduler=Scheduler(workers=4), timeout=2.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
+    seen = len(cs.of("StatusNotification", identity))
     cs.wait(lambda: cp.cp.registration == "Accepted", 5, "boot")
+    cs.wait(lambda: len(cs.of("StatusNotification", identity)) >= seen + connectors + 1, 5,
+            "StatusNotification of the box and each connector")
     return cp
 
 
