@@ -15,13 +15,19 @@ It also times the zeep client: building a request, parsing a reply, and building
 
 from __future__ import annotations
 
-import argparse
-import io
+import os
 import sys
-import tempfile
-import time
-from datetime import UTC, datetime
-from pathlib import Path
+
+# This folder holds ``http.py``; as sys.path[0] it would hide the standard library's ``http``.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

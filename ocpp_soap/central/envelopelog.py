@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +25,13 @@ log = logging.getLogger("ocpp_soap.central")
 class EnvelopeLogWriter:
     """Queue envelope rows; a daemon thread writes them in batches."""
 
-    def __init__(self, store: Store, max_batch: int = 500, max_queue: int = 50_000):
+    def __init__(self, store: Store, max_batch: int = 1000, max_queue: int = 50_000,
+                 linger: float = 0.25):
         self.store = store
         self.max_batch = max_batch
+        #: How long a batch gathers rows: the writer then takes SQLite's write lock a few
+        #: times a second instead of once per message, out of the chargers' way.
+        self.linger = linger
         self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(max_queue)
         self.dropped = 0
         self.thread = threading.Thread(target=self._run, name="envelope-log", daemon=True)
@@ -55,9 +60,11 @@ class EnvelopeLogWriter:
             if first is None:
                 return
             rows = [first]
+            deadline = time.monotonic() + self.linger
             while len(rows) < self.max_batch:
+                left = deadline - time.monotonic()
                 try:
-                    item = self.queue.get_nowait()
+                    item = self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
