@@ -28,7 +28,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ocpp_soap.messages import service_schema
-from ocpp_soap.messages.payload import PayloadError, request_payload
+from ocpp_soap.messages.payload import PayloadError
 from ocpp_soap.soap.versions import CHARGEPOINT
 
 from . import openapi
@@ -449,16 +449,6 @@ class ApiApp:
             raise ApiError(404, f"OCPP {version} (the version of {box!r}) has no operation"
                                 f" {operation}")
         payload = self.body(request, empty_ok=True)
-        if (queue and info["registration_status"] == "Accepted"
-                and not info.get("endpoint_address")):
-            # Nowhere to send it yet: the box's next message (with its address) will take it.
-            checked = request_payload(version, CHARGEPOINT, operation, payload)
-            stored = json.loads(json.dumps(checked, default=_default))
-            pending = self.app.central.queue_command(box, operation, stored)
-            note = getattr(self.app, "note_pending", None)
-            if note is not None:  # wake the box on its very next message
-                note(box)
-            return _queued(box, operation, pending)
         try:
             result = self.app.commander.send(box, operation, payload, queue_if_unreachable=queue)
         except CommandFailed as exc:

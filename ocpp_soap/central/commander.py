@@ -17,7 +17,7 @@ from ocpp_soap.soap.client import BadReply, CallTimeout, OcppClient, RemoteFault
 from ocpp_soap.soap.versions import CHARGEPOINT
 
 from .domain import CentralSystem
-from .errors import NotFound
+from .errors import Conflict, NotFound
 
 log = logging.getLogger("ocpp_soap.central")
 
@@ -67,7 +67,18 @@ class Commander:
         fields) or CommandFailed; with ``queue_if_unreachable`` an unreachable or timed-out box
         gets the command queued for its next message instead.
         """
-        target = self.central.command_target(charge_box_id)
+        try:
+            target = self.central.command_target(charge_box_id)
+        except Conflict:
+            # An Accepted box whose address we do not know yet: its next message (with its
+            # address) takes the command, when the caller asked for queueing.
+            info = self.central.admin.get_chargebox(charge_box_id)
+            if not queue_if_unreachable or info["registration_status"] != "Accepted":
+                raise
+            version = info.get("ocpp_version") or "1.6"
+            checked = request_payload(version, CHARGEPOINT, operation, payload or {})
+            return self._queue(charge_box_id, operation, checked, None, version,
+                               "no endpoint known yet")
         version = target.version or "1.6"
         checked = request_payload(version, CHARGEPOINT, operation, payload or {})
         try:
@@ -75,13 +86,18 @@ class Commander:
                               timeout=timeout)
         except CommandFailed as exc:
             if queue_if_unreachable and exc.kind in ("timeout", "unreachable"):
-                pending = self.central.queue_command(charge_box_id, operation, _jsonable(checked))
-                log.info("%s %s queued (#%d): %s", charge_box_id, operation, pending, exc)
-                if self.on_queued is not None:
-                    self.on_queued(charge_box_id)
-                return CommandResult(charge_box_id, operation, "queued", pending_id=pending,
-                                     endpoint=target.endpoint, version=version)
+                return self._queue(charge_box_id, operation, checked, target.endpoint, version,
+                                   str(exc))
             raise
+
+    def _queue(self, charge_box_id: str, operation: str, payload: dict[str, Any],
+               endpoint: str | None, version: str, why: str) -> CommandResult:
+        pending = self.central.queue_command(charge_box_id, operation, _jsonable(payload))
+        log.info("%s %s queued (#%d): %s", charge_box_id, operation, pending, why)
+        if self.on_queued is not None:
+            self.on_queued(charge_box_id)
+        return CommandResult(charge_box_id, operation, "queued", pending_id=pending,
+                             endpoint=endpoint, version=version)
 
     def _send(self, box: str, endpoint: str, version: str, operation: str,
               payload: dict[str, Any], *, timeout: float | None = None,

@@ -217,7 +217,11 @@ class CentralSystem(Outbound):
         )
         if learned is None:
             return
-        box.learned_address, box.learned_source = learned.address, learned.source
+        weak_guess = learned.source not in _STRONG_SOURCES
+        if not (weak_guess and box.learned_source in _STRONG_SOURCES and box.learned_address):
+            # A guess from the peer address never replaces an address the box stated itself:
+            # clearing a manual override must go back to what the box said.
+            box.learned_address, box.learned_source = learned.address, learned.source
         if box.endpoint_override:
             return
         if (

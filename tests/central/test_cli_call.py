@@ -148,3 +148,14 @@ def test_call_timeout(capsys, db):
         silent.close()
     outcomes = [r.outcome for r in rows(db[1], CommandLog)]
     assert outcomes == ["timeout", "timeout"]
+
+
+def test_call_queue_for_a_box_without_address_waits_for_it(capsys, db):
+    """An Accepted box we have no address for yet: --queue keeps the command for its next
+    message instead of failing."""
+    assert run(capsys, "chargebox", "add", "NEW1", *db)[0] == 0
+    code, _, err = run(capsys, "call", "NEW1", "Reset", "type=Soft", *db)
+    assert code == 1 and "no endpoint" in err
+    code, out, err = run(capsys, "call", "NEW1", "Reset", "type=Soft", "--queue", *db)
+    assert code == 0, err
+    assert json.loads(out)["queued"] is True

@@ -143,7 +143,16 @@ def test_peer_guess_does_not_replace_stated_address(central):
     central.heartbeat(Ctx(), {})
     assert endpoint(central) == ("http://10.1.1.5:8082/", "from")
     box = central.admin.get_chargebox("CB1")
-    assert box["learned_source"] == "peer"  # what the last message showed is still recorded
+    # the stated address stays the learned one, so clearing a manual override returns to it
+    assert (box["learned_address"], box["learned_source"]) == ("http://10.1.1.5:8082/", "from")
+
+
+def test_clearing_override_returns_to_stated_address_not_a_guess(central):
+    central.heartbeat(Ctx(from_address="http://10.1.1.5:8082/"), {})
+    central.admin.set_endpoint("CB1", "http://cp.example:9000/ocpp")
+    central.heartbeat(Ctx(), {})  # no From: only a guess from the peer address
+    central.admin.set_endpoint("CB1", None)
+    assert endpoint(central) == ("http://10.1.1.5:8082/", "from")
 
 
 def test_new_stated_address_replaces_old(central):
