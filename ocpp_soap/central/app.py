@@ -24,6 +24,7 @@ from ocpp_soap.soap.spyne_app import build_application
 from ocpp_soap.soap.versions import CENTRAL, VERSIONS
 
 from .commander import Commander
+from .commands import HAS_PENDING
 from .domain import CentralSystem
 from .envelopelog import EnvelopeLogWriter
 from .errors import ProtocolViolation, SecurityError
@@ -136,7 +137,7 @@ class CentralApp:
                                message_id=None, relates_to=ex.message_id, version=ex.version,
                                peer=ex.peer)
         if ex.status == 200 and ex.charge_box_id:
-            self._maybe_wake(ex.charge_box_id, ex.action)
+            self._maybe_wake(ex.charge_box_id, ex.action, ex.call)
 
     def _outgoing(self, ex: Any) -> None:
         if self.capture is not None:
@@ -151,7 +152,7 @@ class CentralApp:
         msglog.info("%s %s → %s %s %.1fms", ex.charge_box_id, ex.operation, ex.endpoint,
                     ex.error or ex.status, ex.elapsed_ms)
 
-    def _maybe_wake(self, charge_box_id: str, action: str | None) -> None:
+    def _maybe_wake(self, charge_box_id: str, action: str | None, call: Any = None) -> None:
         """OCPP-S 5: a box that talks to us is reachable now; send what waits for it.
 
         A Heartbeat or BootNotification (the wake-up messages) always asks the database. For
@@ -160,7 +161,11 @@ class CentralApp:
         """
         try:
             now = time.monotonic()
-            if action in ("Heartbeat", "BootNotification"):
+            extra = getattr(call, "extra", None) or {}
+            if "has_pending" in extra:  # the domain asked in the message's own transaction
+                if extra["has_pending"]:
+                    self._pending_boxes.add(charge_box_id)
+            elif action in ("Heartbeat", "BootNotification"):
                 if self._box_has_pending(charge_box_id):
                     self._pending_boxes.add(charge_box_id)
             elif now - self._pending_read_at > self.PENDING_REFRESH:
@@ -182,12 +187,8 @@ class CentralApp:
         return self.central.store.read(work)
 
     def _box_has_pending(self, charge_box_id: str) -> bool:
-        query = (select(PendingCommand.id)
-                 .where(PendingCommand.charge_box_id == charge_box_id,
-                        PendingCommand.taken_at.is_(None))
-                 .limit(1))
         with self.central.store.engine.connect() as conn:
-            return conn.execute(query).first() is not None
+            return conn.execute(HAS_PENDING, {"box_id": charge_box_id}).first() is not None
 
     def note_pending(self, charge_box_id: str) -> None:
         """A command was queued in this process: wake the box on its very next message."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, NotFound
@@ -21,6 +21,16 @@ from .storage.store import Store
 from .timeutil import as_utc
 
 OUTCOMES = ("reply", "fault", "timeout", "error")
+
+#: Is anything queued for a box? Built once; it runs on every Heartbeat.
+HAS_PENDING = (
+    select(PendingCommand.__table__.c.id)
+    .where(
+        PendingCommand.__table__.c.charge_box_id == bindparam("box_id"),
+        PendingCommand.__table__.c.taken_at.is_(None),
+    )
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from .commands import Outbound
+from .commands import HAS_PENDING, Outbound
 from .endpoint import SOURCE_FROM, SOURCE_REPLY_TO, client_address, learn_endpoint
 from .errors import SecurityError
 from .idtags import id_tag_info
@@ -64,6 +64,33 @@ BOOT_FIELDS = {
     "meterType": "meter_type",
     "meterSerialNumber": "meter_serial_number",
 }
+
+
+def _quick_accept_statement(heartbeat: bool) -> Any:
+    """Built once: constructing a statement costs more than running it (see ``_quick_accept``)."""
+    t = ChargeBox.__table__.c
+    values: dict[str, Any] = {"last_seen_at": bindparam("now"), "updated_at": bindparam("now")}
+    if heartbeat:
+        values["last_heartbeat_at"] = bindparam("now")
+    address, source = bindparam("address"), bindparam("source")
+    return (
+        update(ChargeBox.__table__)
+        .where(
+            t.charge_box_id == bindparam("box_id"),
+            t.registration_status == "Accepted",
+            t.auth_secret_hash.is_(None),
+            t.ocpp_version == bindparam("version"),
+            t.learned_address == address,
+            t.learned_source == source,
+            t.endpoint_override.is_(True)
+            | ((t.endpoint_address == address) & (t.endpoint_source == source)),
+        )
+        .values(**values)
+    )
+
+
+_QUICK_SEEN = _quick_accept_statement(heartbeat=False)
+_QUICK_HEARTBEAT = _quick_accept_statement(heartbeat=True)
 
 
 class CallContextLike(Protocol):
@@ -172,25 +199,14 @@ class CentralSystem(Outbound):
         )
         if learned is None or not getattr(ctx, "version", None):
             return False
-        t = ChargeBox.__table__.c
-        values: dict[str, Any] = {"last_seen_at": now, "updated_at": now}
-        if heartbeat:
-            values["last_heartbeat_at"] = now
-        result = session.execute(
-            update(ChargeBox)
-            .where(
-                t.charge_box_id == ctx.charge_box_id,
-                t.registration_status == "Accepted",
-                t.auth_secret_hash.is_(None),
-                t.ocpp_version == ctx.version,
-                t.learned_address == learned.address,
-                t.learned_source == learned.source,
-                t.endpoint_override.is_(True)
-                | ((t.endpoint_address == learned.address) & (t.endpoint_source == learned.source)),
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        params = {
+            "box_id": ctx.charge_box_id,
+            "version": ctx.version,
+            "address": learned.address,
+            "source": learned.source,
+            "now": now,
+        }
+        result = session.execute(_QUICK_HEARTBEAT if heartbeat else _QUICK_SEEN, params)
         return result.rowcount == 1
 
     def _seen(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
@@ -272,6 +288,7 @@ class CentralSystem(Outbound):
                 setattr(box, column, None if value is None else str(value))
             box.last_boot_at = now
             self._seen(box, ctx, now)
+            self._note_pending(session, ctx)
             status = box.registration_status
             return status if status in REGISTRATION_STATUSES else "Rejected"
 
@@ -282,13 +299,22 @@ class CentralSystem(Outbound):
         now = self.clock()
 
         def work(session: Session) -> None:
-            if self._quick_accept(session, ctx, now, heartbeat=True):
-                return
-            box = self._accepted_box(session, ctx, now)
-            box.last_heartbeat_at = now
+            if not self._quick_accept(session, ctx, now, heartbeat=True):
+                box = self._accepted_box(session, ctx, now)
+                box.last_heartbeat_at = now
+            self._note_pending(session, ctx)
 
         self.store.write(work)
         return {"currentTime": now}
+
+    def _note_pending(self, session: Session, ctx: CallContextLike) -> None:
+        """OCPP-S 5: a Heartbeat (or boot) is the box's wake-up call. Whether commands wait for
+        it is asked inside the message's own transaction, where it costs one statement, and
+        left in ``ctx.extra["has_pending"]`` for the glue that sends them."""
+        extra = getattr(ctx, "extra", None)
+        if extra is not None:
+            found = session.execute(HAS_PENDING, {"box_id": ctx.charge_box_id}).first()
+            extra["has_pending"] = found is not None
 
     def authorize(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()

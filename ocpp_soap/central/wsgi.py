@@ -6,6 +6,7 @@ Configuration comes from a file (``OCPP_SOAP_CONFIG``), then ``OCPP_SOAP_*`` env
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -37,4 +38,10 @@ def create_app(config_file: str | None = None, **overrides: Any) -> CentralApp:
     serve_keys = set(_SERVE_ENV)
     serve = {k: overrides.pop(k) for k in list(overrides) if k in serve_keys}
     settings = CentralSettings.load(config_file=config_file, overrides=overrides)
-    return CentralApp(settings, serve_options_from_env(**serve))
+    app = CentralApp(settings, serve_options_from_env(**serve))
+    # Everything built so far (schemas, Spyne and zeep models, SQLAlchemy metadata) lives as
+    # long as the process: moving it out of the collector's sight keeps full collections short
+    # while requests are served.
+    gc.collect()
+    gc.freeze()
+    return app

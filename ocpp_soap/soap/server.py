@@ -57,6 +57,9 @@ class Exchange:
     peer: str | None
     fault: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: What the handler saw (None when the request failed before dispatch); its ``extra`` lets
+    #: the role pass facts from the handler to its exchange hook.
+    call: CallContext | None = None
 
 
 @dataclass
@@ -189,6 +192,7 @@ class OcppEndpoint:
             peer=peer,
             fault=str(fault) if fault else None,
             warnings=list(incoming.warnings) if incoming else [],
+            call=call,
         )
         if self.on_exchange is not None:
             try:

@@ -35,6 +35,8 @@ def _schema_from_wsdl(wsdl_file: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.fromstring(etree.tostring(schema)))
 
 
+@cache
 def body_schema(version: str, service: str) -> etree.XMLSchema:
-    """The schema of the project's own WSDL for (version, service)."""
+    """The schema of the project's own WSDL for (version, service) (looked up once per process;
+    this runs for every request)."""
     return schema_from_wsdl(paths.wsdl_path(version, service))
