@@ -1,8 +1,9 @@
-"""Spyne objects ↔ plain dicts, driven by the message declarations.
+"""Plain dicts → Spyne reply objects, driven by the message declarations.
 
-Handlers speak dicts keyed by the official field names; Spyne speaks model instances. Walking the
-declaration (not the Spyne class) keeps the conversion exact: a repeated field is always a list, an
-absent optional field is absent, a datetime is always aware UTC, a decimal becomes a float.
+Handlers answer with dicts keyed by the official field names; Spyne serializes model instances.
+Walking the declaration (not the Spyne class) keeps the conversion exact: a repeated field is always
+a list, an absent optional field is absent, datetimes go out in UTC without microseconds. (Requests
+come in the other way, straight from the element tree: see ``xmlmap``.)
 """
 
 from __future__ import annotations
@@ -20,45 +21,6 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-def _simple_in(t: Builtin | Restricted, value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return value
-
-
-def to_dict(obj: Any, t: Complex) -> dict[str, Any]:
-    """A Spyne instance of complex type ``t`` as a dict (absent fields omitted)."""
-    out: dict[str, Any] = {}
-    if obj is None:
-        return out
-    for f in t.fields:
-        value = getattr(obj, f.name, None)
-        if value is None:
-            continue
-        if f.repeated:
-            items = [v for v in value if v is not None]
-            out[f.name] = [_field_in(f, v) for v in items]
-        else:
-            out[f.name] = _field_in(f, value)
-    return out
-
-
-def _field_in(f: Field, value: Any) -> Any:
-    t = f.type
-    if isinstance(t, Complex):
-        return to_dict(value, t)
-    if isinstance(t, TextWithAttributes):
-        item = {"value": getattr(value, "value", None)}
-        for a in t.attributes:
-            v = getattr(value, a.name, None)
-            if v is not None:
-                item[a.name] = v
-        return item
-    return _simple_in(t, value)
 
 
 def _simple_out(t: Builtin | Restricted, value: Any) -> Any:
