@@ -7,6 +7,7 @@
     ocpp-soap chargepoint scenario FILE [--central URL] [--id ID] [--version V] [--listen H:P] ...
     ocpp-soap chargepoint fleet --central URL --count N --prefix SIM [--version V]
         [--listen 127.0.0.1:8300] [--connectors 1] [--charge] [--duration S] [--interval S]
+        [--heartbeat S] [--ramp S] [--late-after S] [--no-summary]   (last line on stdout: JSON summary)
 
 The config file (YAML or TOML) describes the hardware: vendor, model, serials, firmware, power and
 the configuration keys; it may also give defaults for id, central, version, connectors, listen and
@@ -140,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat", type=int, help="HeartbeatInterval until the CS sets one")
     p.add_argument("--ramp", type=float, default=0.0, help="spread the boots over S seconds")
     p.add_argument("--workers", type=int, help="scheduler worker threads")
+    p.add_argument("--late-after", type=float, default=1.0, metavar="S",
+                   help="a message sent more than S seconds after its scheduled time counts as late "
+                        "(default 1)")
+    p.add_argument("--no-summary", action="store_true",
+                   help="do not print the final JSON summary line on stdout")
     return parser
 
 
@@ -314,7 +320,9 @@ def cmd_fleet(args: argparse.Namespace) -> int:
                      f"; Central System {opts['central']}\n")
     previous = _install_sigterm()
     try:
-        final = run_fleet(fleet, charge=args.charge, duration=args.duration, ramp=args.ramp)
+        fleet.scheduler.lateness.late_after = args.late_after
+        final = run_fleet(fleet, charge=args.charge, duration=args.duration, ramp=args.ramp,
+                          summary=None if args.no_summary else sys.stdout)
     finally:
         _restore_sigterm(previous)
     if final.booted < final.total:

@@ -8,7 +8,10 @@ zeep client of the version. What remains per charge point is its core state and 
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import resource
 import sys
 import threading
 import time
@@ -34,11 +37,28 @@ class Progress:
     errors: int
     queued: int
     elapsed: float
+    late: int = 0
+    scheduled: int = 0
+    delay_p99_ms: float = 0.0
 
     def line(self) -> str:
+        share = 100.0 * self.late / self.scheduled if self.scheduled else 0.0
         return (f"{self.elapsed:6.1f}s  booted {self.booted}/{self.total}  charging {self.charging}  "
                 f"transactions {self.transactions}  messages {self.sent}  queued {self.queued}  "
-                f"errors {self.errors}")
+                f"late {self.late} ({share:.2f}%, p99 {self.delay_p99_ms:.0f} ms)  errors {self.errors}")
+
+
+def rss_kib() -> tuple[int, int]:
+    """(current, peak) resident set size of this process in KiB (Linux ``/proc``; else the peak twice)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]), peak
+    except OSError:
+        pass
+    return peak, peak
 
 
 class Fleet:
@@ -51,11 +71,17 @@ class Fleet:
         self.count = count
         self.scheduler = Scheduler(workers=workers or min(64, max(8, count // 8)))
         self.session = _session()  # one connection pool for the whole fleet
+        # No per-request look-ups of ~/.netrc and proxy variables (a profile of a fleet of 300
+        # showed them as the largest cost in requests itself): a fleet talks to one known URL.
+        self.session.trust_env = False
         self.host = ChargePointHost(strict=strict, capture=capture)
         self.server = BackgroundServer(self.host, host, port)
         base = (public_base or self.server.url).rstrip("/")
         width = max(3, len(str(count)))
         self.members: list[SimulatedChargePoint] = []
+        #: RSS once the first member (and with it the shared zeep client) exists: the base that
+        #: the per-charge-point memory figure grows from
+        self.rss_base_kib = 0
         for i in range(1, count + 1):
             ident = f"{prefix}{i:0{width}d}"
             sim = SimulatedChargePoint(ident, central_url, version, connectors, dict(config or {}),
@@ -64,6 +90,8 @@ class Fleet:
                                        timeout=timeout, capture=capture, history=0, strict=strict)
             self.host.add(sim)
             self.members.append(sim)
+            if i == 1:
+                self.rss_base_kib = rss_kib()[0]
         self.started = time.monotonic()
         self.transactions = 0
         self._charging_started: set[str] = set()
@@ -92,8 +120,24 @@ class Fleet:
             sent += sim.sent
             errors += sim.errors
             queued += len(cp.outbox)
+        lateness = self.scheduler.lateness
         return Progress(len(self.members), booted, charging, self.transactions, sent, errors, queued,
-                        time.monotonic() - self.started)
+                        time.monotonic() - self.started, lateness.late, lateness.count,
+                        lateness.quantile(0.99) * 1000)
+
+    def summary(self, final: Progress | None = None) -> dict[str, Any]:
+        """Figures of the run so far as one JSON-ready dict (the CLI prints it as its last line)."""
+        p = final or self.progress()
+        rss, peak = rss_kib()
+        cpu = os.times()
+        n = len(self.members)
+        return {"count": n, "booted": p.booted, "transactions": p.transactions, "sent": p.sent,
+                "errors": p.errors, "queued": p.queued, "elapsed_s": round(p.elapsed, 2),
+                "messages_per_s": round(p.sent / p.elapsed, 2) if p.elapsed > 0 else 0.0,
+                **self.scheduler.lateness.summary(),
+                "cpu_s": round(cpu.user + cpu.system, 2), "rss_kib": rss, "rss_peak_kib": peak,
+                "rss_base_kib": self.rss_base_kib,
+                "rss_per_cp_kib": round((peak - self.rss_base_kib) / n, 1) if n else 0.0}
 
     def charge_booted(self, tag: Callable[[SimulatedChargePoint], str] | None = None) -> int:
         """Plug in and swipe a card at every booted charge point not yet sent charging."""
@@ -149,8 +193,12 @@ def _tag(sim: SimulatedChargePoint) -> str:
 
 
 def run_fleet(fleet: Fleet, charge: bool = False, duration: float | None = None, ramp: float = 0.0,
-              every: float | None = None, out=None, stop: threading.Event | None = None) -> Progress:
-    """Start, show progress until ``duration`` passes (or ``stop`` is set), finish, close."""
+              every: float | None = None, out=None, stop: threading.Event | None = None,
+              summary: Any = None) -> Progress:
+    """Start, show progress until ``duration`` passes (or ``stop`` is set), finish, close.
+
+    With ``summary`` (a stream), :meth:`Fleet.summary` is written to it as one JSON line at the end.
+    """
     out = out or sys.stderr
     tty = hasattr(out, "isatty") and out.isatty()
     every = every if every is not None else (0.5 if tty else 5.0)
@@ -176,6 +224,9 @@ def run_fleet(fleet: Fleet, charge: bool = False, duration: float | None = None,
             fleet.finish()
         final = fleet.progress()
         _show(out, final, tty, final_line=True)
+        if summary is not None:
+            summary.write(json.dumps(fleet.summary(final)) + "\n")
+            summary.flush()
     finally:
         fleet.close()
     return final

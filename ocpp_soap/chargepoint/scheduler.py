@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -73,13 +74,90 @@ class Timer:
         self.cancelled = True
 
 
+#: the due time of the callback this thread is running (what a message sent from it was scheduled for)
+_current = threading.local()
+
+
+def scheduled_due() -> float | None:
+    """Monotonic due time of the scheduled callback running in this thread, if any."""
+    return getattr(_current, "due", None)
+
+
 def _run(timer: Timer) -> None:
     if timer.cancelled:
         return
+    _current.due = timer.due
     try:
         timer.fn(*timer.args)
     except Exception:  # a failing callback must not kill the shared thread
         log.exception("scheduled callback %r failed", timer.fn)
+    finally:
+        _current.due = None
+
+
+class Lateness:
+    """How much later than scheduled messages went out: counts and a bounded log-scale histogram.
+
+    Each message sent from a scheduled callback (heartbeat, meter sample, boot, a deferred status)
+    records ``send time - due time``; one later than ``late_after`` seconds counts as late. Memory
+    stays constant however long a fleet runs (buckets 5 % wide, from 0.1 ms to about an hour).
+    """
+
+    _STEPS_PER_DECADE = 48
+
+    def __init__(self, late_after: float = 1.0) -> None:
+        self.late_after = late_after
+        self.count = 0
+        self.late = 0
+        self.max = 0.0
+        #: action → [messages, late]
+        self.by_action: dict[str, list[int]] = {}
+        self._buckets: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def _bucket(self, delay: float) -> int:
+        ms = max(delay * 1000.0, 0.1)
+        return int(math.floor(math.log10(ms * 10.0) * self._STEPS_PER_DECADE))
+
+    def _value(self, bucket: int) -> float:
+        """Upper edge of a bucket, in seconds."""
+        return 10 ** ((bucket + 1) / self._STEPS_PER_DECADE) / 10.0 / 1000.0
+
+    def record(self, delay: float, action: str = "") -> None:
+        delay = max(0.0, delay)
+        b = self._bucket(delay)
+        late = delay > self.late_after
+        with self._lock:
+            self.count += 1
+            self.late += late
+            counts = self.by_action.setdefault(action, [0, 0])
+            counts[0] += 1
+            counts[1] += late
+            if delay > self.max:
+                self.max = delay
+            self._buckets[b] = self._buckets.get(b, 0) + 1
+
+    def quantile(self, q: float) -> float:
+        """Approximate ``q`` quantile of the delays in seconds (0 when nothing was recorded)."""
+        with self._lock:
+            if not self.count:
+                return 0.0
+            rank = q * self.count
+            seen = 0
+            for b in sorted(self._buckets):
+                seen += self._buckets[b]
+                if seen >= rank:
+                    return min(self._value(b), self.max)
+            return self.max
+
+    def summary(self) -> dict[str, float | int]:
+        return {"scheduled": self.count, "late": self.late, "late_after_s": self.late_after,
+                "late_share": self.late / self.count if self.count else 0.0,
+                "delay_p50_ms": round(self.quantile(0.50) * 1000, 2),
+                "delay_p99_ms": round(self.quantile(0.99) * 1000, 2),
+                "delay_max_ms": round(self.max * 1000, 2),
+                "late_by_action": {a: {"sent": c[0], "late": c[1]}
+                                   for a, c in sorted(self.by_action.items())}}
 
 
 class Scheduler:
@@ -95,6 +173,8 @@ class Scheduler:
         self._cond = threading.Condition()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cp-worker")
         self._stopped = False
+        #: how late the messages sent from this scheduler's callbacks went out
+        self.lateness = Lateness()
         self._thread = threading.Thread(target=self._loop, name="cp-scheduler", daemon=True)
         self._thread.start()
 
@@ -116,6 +196,12 @@ class Scheduler:
     def call_at(self, when: datetime, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run at a wall-clock time (reservation expiry, firmware retrieveDate)."""
         return self.call_later((when - self.clock.now()).total_seconds(), fn, *args)
+
+    def note_send(self, action: str = "") -> None:
+        """A message is going out now: record its delay if a scheduled callback sends it."""
+        due = scheduled_due()
+        if due is not None:
+            self.lateness.record(self.clock.monotonic() - due, action)
 
     def shutdown(self) -> None:
         with self._cond:

@@ -203,6 +203,9 @@ class CentralLink:
     def call(self, action: str, payload: dict) -> dict:
         sim = self.sim
         sim.sent += 1
+        note = getattr(sim.cp.scheduler, "note_send", None)
+        if note is not None:
+            note(action)
         try:
             reply = self.client.call(action, payload)
         except CallTimeout as exc:
