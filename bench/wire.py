@@ -37,6 +37,7 @@ from bench.apps import bare_spyne, lxml_floor  # noqa: E402
 from ocpp_soap.messages.examples import example  # noqa: E402
 from ocpp_soap.soap import client as client_mod  # noqa: E402
 from ocpp_soap.soap.client import OcppClient  # noqa: E402
+from ocpp_soap.soap.context import CallContext  # noqa: E402
 
 VERSION, SERVICE = "1.6", "CentralSystemService"
 
@@ -55,7 +56,7 @@ def requests_for(box: str) -> dict[str, bytes]:
     mv["transactionId"] = 1
     out["MeterValues"] = c.build("MeterValues", mv)[0]
     stop = example(VERSION, SERVICE, "StopTransaction")[0]
-    stop["transactionId"] = 1
+    stop["transactionId"] = 999999  # replaced by a fresh open transaction per call
     stop["transactionData"] = [{"timestamp": datetime.now(UTC), "sampledValue": [sample]}
                                for _ in range(5)]
     out["StopTransaction"] = c.build("StopTransaction", stop)[0]
@@ -96,10 +97,23 @@ def main(argv=None) -> int:
     app.central.admin.add_tag("BENCHTAG", max_active_transactions=10**9)
     call(app, start)
     spyne_app, floor = bare_spyne(), lxml_floor()
+    # Each StopTransaction closes a transaction of its own, as on a real system (stopping the
+    # same one again takes the "repeated stop" path, which compares against what is stored).
+    ctx = CallContext("BENCH-1", VERSION, SERVICE, "StartTransaction",
+                      from_address="http://127.0.0.1:8280/ocpp/ChargePointService",
+                      peer="127.0.0.1")
+    open_tx = [app.central.start_transaction(ctx, {
+        "connectorId": 1, "idTag": "BENCHTAG", "meterStart": i,
+        "timestamp": datetime.now(UTC)})["transactionId"]
+        for i in range(8 * (args.number + 1) + 2)]
+
+    def stop_body(body: bytes) -> bytes:
+        return body.replace(b">999999<", f">{open_tx.pop()}<".encode())
 
     rows = []
     for name, body in reqs.items():
-        project = median_us(lambda body=body: call(app, body), number=args.number)
+        fresh = (lambda b=body: stop_body(b)) if name == "StopTransaction" else (lambda b=body: b)
+        project = median_us(lambda fresh=fresh: call(app, fresh()), number=args.number)
         spyne = median_us(lambda body=body: call(spyne_app, body, "/"), number=args.number)
         lx = median_us(lambda body=body: call(floor, body, "/"), number=args.number)
         rows.append({"message": name, "project_us": project, "spyne_us": spyne, "lxml_us": lx,

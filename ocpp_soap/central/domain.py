@@ -28,6 +28,7 @@ from .metering import (
     SOURCE_METER_VALUES,
     SOURCE_STOP_TRANSACTION,
     build_samples,
+    insert_samples,
     sample_key,
 )
 from .passwords import verify_secret
@@ -440,7 +441,7 @@ class CentralSystem(Outbound):
                     ).scalars()
                 }
                 rows = [r for r in rows if sample_key(r) not in known]
-            session.add_all(rows)
+            insert_samples(session, rows)
             if not id_tag:
                 return {}
             return {"idTagInfo": id_tag_info(session, id_tag, now)}
@@ -459,7 +460,8 @@ class CentralSystem(Outbound):
             tx = session.get(Transaction, reported) if reported is not None else None
             if tx is not None and tx.charge_box_id != box_id:
                 tx = None
-            session.add_all(
+            insert_samples(
+                session,
                 build_samples(
                     payload.get("meterValue"),
                     charge_box_id=box_id,
