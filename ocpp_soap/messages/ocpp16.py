@@ -12,12 +12,12 @@ from ocpp_soap.messages.schema import (
     DECIMAL,
     INT,
     STRING,
-    Operation,
     Restricted,
     ServiceSchema,
     complex_type,
     enum,
     many,
+    operations,
     opt,
     req,
     text,
@@ -336,52 +336,9 @@ UnlockConnectorResponse = complex_type(
 )
 
 
-CS_OPERATIONS = (
-    Operation("Authorize", T.AuthorizeRequest, T.AuthorizeResponse),
-    Operation("BootNotification", BootNotificationRequest, BootNotificationResponse),
-    Operation("DataTransfer", DataTransferRequest, T.DataTransferResponse),
-    Operation(
-        "DiagnosticsStatusNotification",
-        DiagnosticsStatusNotificationRequest,
-        T.DiagnosticsStatusNotificationResponse,
-    ),
-    Operation(
-        "FirmwareStatusNotification",
-        FirmwareStatusNotificationRequest,
-        T.FirmwareStatusNotificationResponse,
-    ),
-    Operation("Heartbeat", T.HeartbeatRequest, T.HeartbeatResponse),
-    Operation("MeterValues", MeterValuesRequest, T.MeterValuesResponse),
-    Operation("StartTransaction", T.StartTransactionRequest, T.StartTransactionResponse),
-    Operation("StatusNotification", StatusNotificationRequest, T.StatusNotificationResponse),
-    Operation("StopTransaction", StopTransactionRequest, T.StopTransactionResponse),
-)
+CS_OPERATIONS = operations(T.CENTRAL_OPERATIONS, globals(), vars(T))
+CP_OPERATIONS = operations(T.CHARGEPOINT_OPERATIONS_16, globals(), vars(T))
 
-CP_OPERATIONS = (
-    Operation("CancelReservation", T.CancelReservationRequest, T.CancelReservationResponse),
-    Operation("ChangeAvailability", T.ChangeAvailabilityRequest, T.ChangeAvailabilityResponse),
-    Operation("ChangeConfiguration", ChangeConfigurationRequest, ChangeConfigurationResponse),
-    Operation("ClearCache", T.ClearCacheRequest, T.ClearCacheResponse),
-    Operation("ClearChargingProfile", ClearChargingProfileRequest, ClearChargingProfileResponse),
-    Operation("DataTransfer", DataTransferRequest, T.DataTransferResponse),
-    Operation("GetCompositeSchedule", GetCompositeScheduleRequest, GetCompositeScheduleResponse),
-    Operation("GetConfiguration", GetConfigurationRequest, GetConfigurationResponse),
-    Operation("GetDiagnostics", T.GetDiagnosticsRequest, GetDiagnosticsResponse),
-    Operation("GetLocalListVersion", T.GetLocalListVersionRequest, T.GetLocalListVersionResponse),
-    Operation(
-        "RemoteStartTransaction", RemoteStartTransactionRequest, T.RemoteStartTransactionResponse
-    ),
-    Operation(
-        "RemoteStopTransaction", T.RemoteStopTransactionRequest, T.RemoteStopTransactionResponse
-    ),
-    Operation("ReserveNow", T.ReserveNowRequest, T.ReserveNowResponse),
-    Operation("Reset", T.ResetRequest, T.ResetResponse),
-    Operation("SendLocalList", SendLocalListRequest, SendLocalListResponse),
-    Operation("SetChargingProfile", SetChargingProfileRequest, SetChargingProfileResponse),
-    Operation("TriggerMessage", TriggerMessageRequest, TriggerMessageResponse),
-    Operation("UnlockConnector", T.UnlockConnectorRequest, UnlockConnectorResponse),
-    Operation("UpdateFirmware", T.UpdateFirmwareRequest, T.UpdateFirmwareResponse),
-)
 
 SERVICES = {
     CENTRAL: ServiceSchema(VERSION, CENTRAL, namespace(VERSION, CENTRAL), CS_OPERATIONS),

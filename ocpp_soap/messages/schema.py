@@ -156,6 +156,21 @@ class Operation:
         return "/" + self.name + "Response"
 
 
+def operations(names: str, *scopes: dict) -> tuple[Operation, ...]:
+    """Operations by name; each one's ``<Name>Request``/``<Name>Response`` types are taken from
+    the first scope (a version module's globals, then the shared types) that declares them."""
+
+    def find(type_name: str) -> Complex:
+        for scope in scopes:
+            found = scope.get(type_name)
+            if isinstance(found, Complex):
+                return found
+        raise LookupError(f"no declaration of {type_name}")
+
+    return tuple(Operation(n, find(n + "Request"), find(n + "Response"))
+                 for n in sorted(names.split()))
+
+
 def _lower_first(name: str) -> str:
     return name[0].lower() + name[1:]
 

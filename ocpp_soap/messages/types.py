@@ -199,3 +199,16 @@ UpdateFirmwareRequest = complex_type(
 )
 
 UpdateFirmwareResponse = complex_type("UpdateFirmwareResponse")
+
+
+#: The CP→CS operations: the same ten in 1.5 and 1.6.
+CENTRAL_OPERATIONS = """Authorize BootNotification DataTransfer DiagnosticsStatusNotification
+    FirmwareStatusNotification Heartbeat MeterValues StartTransaction StatusNotification
+    StopTransaction"""
+
+#: The CS→CP operations of 1.5; 1.6 adds smart charging and remote trigger.
+CHARGEPOINT_OPERATIONS_15 = """CancelReservation ChangeAvailability ChangeConfiguration ClearCache
+    DataTransfer GetConfiguration GetDiagnostics GetLocalListVersion RemoteStartTransaction
+    RemoteStopTransaction ReserveNow Reset SendLocalList UnlockConnector UpdateFirmware"""
+CHARGEPOINT_OPERATIONS_16 = CHARGEPOINT_OPERATIONS_15 + """
+    ClearChargingProfile GetCompositeSchedule SetChargingProfile TriggerMessage"""
