@@ -21,7 +21,13 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .commands import HAS_PENDING, Outbound
-from .endpoint import SOURCE_FROM, SOURCE_REPLY_TO, client_address, learn_endpoint
+from .endpoint import (
+    SOURCE_FROM,
+    SOURCE_REPLY_TO,
+    LearnedEndpoint,
+    client_address,
+    learn_endpoint,
+)
 from .errors import SecurityError
 from .idtags import id_tag_info
 from .metering import (
@@ -186,18 +192,7 @@ class CentralSystem(Outbound):
         self._check_identity(ctx)
         if getattr(ctx, "basic_auth_user", None) is not None:
             return False
-        peer = client_address(
-            getattr(ctx, "peer", None),
-            getattr(ctx, "http_headers", None),
-            self.settings.trusted_proxies,
-        )
-        learned = learn_endpoint(
-            getattr(ctx, "from_address", None),
-            getattr(ctx, "reply_to", None),
-            peer,
-            self.settings.default_endpoint_port,
-            self.settings.default_endpoint_path,
-        )
+        learned = self._endpoint_of(ctx)
         if learned is None or not getattr(ctx, "version", None):
             return False
         params = {
@@ -210,6 +205,21 @@ class CentralSystem(Outbound):
         result = session.execute(_QUICK_HEARTBEAT if heartbeat else _QUICK_SEEN, params)
         return result.rowcount == 1
 
+    def _endpoint_of(self, ctx: CallContextLike) -> LearnedEndpoint | None:
+        """Where this message says (or suggests) the box can be reached (see ``endpoint``)."""
+        peer = client_address(
+            getattr(ctx, "peer", None),
+            getattr(ctx, "http_headers", None),
+            self.settings.trusted_proxies,
+        )
+        return learn_endpoint(
+            getattr(ctx, "from_address", None),
+            getattr(ctx, "reply_to", None),
+            peer,
+            self.settings.default_endpoint_port,
+            self.settings.default_endpoint_path,
+        )
+
     def _seen(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
         box.last_seen_at = now
         box.updated_at = now
@@ -220,18 +230,7 @@ class CentralSystem(Outbound):
     def _learn(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
         """Endpoint learning (see ``endpoint``). A manual address is never overwritten, and a
         guess from the peer address never replaces an address the box stated itself."""
-        peer = client_address(
-            getattr(ctx, "peer", None),
-            getattr(ctx, "http_headers", None),
-            self.settings.trusted_proxies,
-        )
-        learned = learn_endpoint(
-            getattr(ctx, "from_address", None),
-            getattr(ctx, "reply_to", None),
-            peer,
-            self.settings.default_endpoint_port,
-            self.settings.default_endpoint_path,
-        )
+        learned = self._endpoint_of(ctx)
         if learned is None:
             return
         weak_guess = learned.source not in _STRONG_SOURCES
