@@ -77,7 +77,8 @@ class CentralApp:
             from ocpp_soap.tools.capture import CaptureWriter
 
             self.capture = CaptureWriter(self.options.capture_dir)
-        self.envelopes = EnvelopeLogWriter(self.central.store) if self.options.envelope_log else None
+        self.envelopes = (EnvelopeLogWriter(self.central.store, prune=self.central.prune_envelopes)
+                          if self.options.envelope_log else None)
         self.commander = Commander(self.central, self.cs_url, on_exchange=self._outgoing,
                                    on_queued=self.note_pending)
         self._pending_boxes: set[str] = set()

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +27,14 @@ class EnvelopeLogWriter:
     """Queue envelope rows; a daemon thread writes them in batches."""
 
     def __init__(self, store: Store, max_batch: int = 1000, max_queue: int = 50_000,
-                 linger: float = 0.25):
+                 linger: float = 0.25, prune: Callable[[], int] | None = None,
+                 prune_every: float = 3600.0):
         self.store = store
+        #: Retention: ``prune`` (deleting envelopes older than the configured days) runs from
+        #: this thread at start and then every ``prune_every`` seconds.
+        self.prune = prune
+        self.prune_every = prune_every
+        self._pruned_at = float("-inf")
         self.max_batch = max_batch
         #: How long a batch gathers rows: the writer then takes SQLite's write lock a few
         #: times a second instead of once per message, out of the chargers' way.
@@ -56,7 +63,11 @@ class EnvelopeLogWriter:
 
     def _run(self) -> None:
         while True:
-            first = self.queue.get()
+            self._maybe_prune()
+            try:
+                first = self.queue.get(timeout=self.prune_every if self.prune else None)
+            except queue.Empty:
+                continue
             if first is None:
                 return
             rows = [first]
@@ -72,6 +83,17 @@ class EnvelopeLogWriter:
                     return
                 rows.append(item)
             self._write(rows)
+
+    def _maybe_prune(self) -> None:
+        if self.prune is None or time.monotonic() - self._pruned_at < self.prune_every:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            removed = self.prune()
+            if removed:
+                log.info("envelope log: %d envelopes past retention removed", removed)
+        except Exception:
+            log.exception("envelope log retention run failed")
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         def work(session: Session) -> None:
