@@ -17,6 +17,10 @@ $(STAMP): setup.cfg pyproject.toml
 
 test: venv
 	$(BIN)/python -m pytest -q
+	@if [ -n "$$OCPP_SOAP_TEST_PG_URL" ]; then \
+	  echo "domain tests again, on PostgreSQL"; \
+	  OCPP_SOAP_TEST_DOMAIN_ON_PG=1 $(BIN)/python -m pytest -q tests/central/test_domain_*.py; \
+	fi
 
 lint: venv
 	$(BIN)/ruff check .

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,29 @@ class Ctx:
 
 
 def central_on_file(tmp_path: Path, **settings: Any) -> CentralSystem:
-    """A Central System on a fresh SQLite file in ``tmp_path``."""
+    """A Central System on a fresh SQLite file in ``tmp_path``.
+
+    With ``OCPP_SOAP_TEST_DOMAIN_ON_PG=1`` and ``OCPP_SOAP_TEST_PG_URL`` set (``make test`` does
+    this when ``.ci/run`` has started PostgreSQL), it gets a fresh PostgreSQL database instead, so
+    the same domain tests prove both backends.
+    """
+    if os.environ.get("OCPP_SOAP_TEST_DOMAIN_ON_PG") and os.environ.get("OCPP_SOAP_TEST_PG_URL"):
+        url = fresh_postgres_database(os.environ["OCPP_SOAP_TEST_PG_URL"])
+        return CentralSystem.open(CentralSettings(db_url=url, **settings))
     db = tmp_path / "central.db"
     return CentralSystem.open(CentralSettings(db_url=f"sqlite:///{db}", **settings))
+
+
+def fresh_postgres_database(admin_url: str) -> str:
+    """Create an empty database on the server of ``admin_url``; return its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = "ocpp_test_" + uuid.uuid4().hex[:12]
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
