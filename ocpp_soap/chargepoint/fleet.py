@@ -125,8 +125,12 @@ class Fleet:
                         time.monotonic() - self.started, lateness.late, lateness.count,
                         lateness.quantile(0.99) * 1000)
 
-    def summary(self, final: Progress | None = None) -> dict[str, Any]:
-        """Figures of the run so far as one JSON-ready dict (the CLI prints it as its last line)."""
+    def summary(self, final: Progress | None = None, lateness: dict | None = None) -> dict[str, Any]:
+        """Figures of the run so far as one JSON-ready dict (the CLI prints it as its last line).
+
+        ``lateness`` is a :meth:`Lateness.summary` taken earlier (``run_fleet`` takes it before the
+        fleet stops every transaction at once, so the teardown burst does not count as late).
+        """
         p = final or self.progress()
         rss, peak = rss_kib()
         cpu = os.times()
@@ -134,7 +138,7 @@ class Fleet:
         return {"count": n, "booted": p.booted, "transactions": p.transactions, "sent": p.sent,
                 "errors": p.errors, "queued": p.queued, "elapsed_s": round(p.elapsed, 2),
                 "messages_per_s": round(p.sent / p.elapsed, 2) if p.elapsed > 0 else 0.0,
-                **self.scheduler.lateness.summary(),
+                **(lateness or self.scheduler.lateness.summary()),
                 "cpu_s": round(cpu.user + cpu.system, 2), "rss_kib": rss, "rss_peak_kib": peak,
                 "rss_base_kib": self.rss_base_kib,
                 "rss_per_cp_kib": round((peak - self.rss_base_kib) / n, 1) if n else 0.0}
@@ -219,13 +223,14 @@ def run_fleet(fleet: Fleet, charge: bool = False, duration: float | None = None,
             stop.wait(0.1)
     except KeyboardInterrupt:
         pass
+    lateness = fleet.scheduler.lateness.summary()  # the run itself, not the teardown below
     try:
         if charge:
             fleet.finish()
         final = fleet.progress()
         _show(out, final, tty, final_line=True)
         if summary is not None:
-            summary.write(json.dumps(fleet.summary(final)) + "\n")
+            summary.write(json.dumps(fleet.summary(final, lateness)) + "\n")
             summary.flush()
     finally:
         fleet.close()
