@@ -223,10 +223,12 @@ def run_fleet(fleet: Fleet, charge: bool = False, duration: float | None = None,
             stop.wait(0.1)
     except KeyboardInterrupt:
         pass
-    lateness = fleet.scheduler.lateness.summary()  # the run itself, not the teardown below
+    # The run itself, not the teardown below (every transaction stopped at once).
+    lateness = fleet.scheduler.lateness.summary()
+    lateness["queued_at_end"] = fleet.progress().queued
     try:
         if charge:
-            fleet.finish()
+            fleet.finish(timeout=max(10.0, len(fleet.members) / 50))
         final = fleet.progress()
         _show(out, final, tty, final_line=True)
         if summary is not None:
