@@ -316,7 +316,8 @@ def _targets(rows: list[dict], heartbeat: int, interval: int) -> list[str]:
     steady = big["steady_msgs_per_s"]
     queued = big.get("queued_at_end", big["queued"])
     keeps_up = (big["errors"] == 0 and queued <= n / 100
-                and (steady is None or steady >= 0.95 * demand))
+                and (steady is None or steady >= 0.95 * demand)
+                and big["delay_p99_ms"] < 1000 * min(heartbeat, interval))
     steady_text = "n/a (run shorter than ramp + interval)" if steady is None else f"{steady:.0f}/s"
     return [
         f"target late < 1% at N={n}: {big['late_pct']:.2f}% -> {'met' if big['late_pct'] < 1 else 'MISSED'}",
@@ -324,7 +325,7 @@ def _targets(rows: list[dict], heartbeat: int, interval: int) -> list[str]:
         f"{'met' if per_cp < 200 else 'MISSED'}",
         f"target CS keeps up at N={n}: {'met' if keeps_up else 'MISSED'} (errors {big['errors']}, "
         f"queued at the end of the run {queued}, steady {steady_text} for a demand of "
-        f"{demand:.0f}/s; late share above)",
+        f"{demand:.0f}/s, delay p99 {big['delay_p99_ms']:.0f} ms < one interval)",
     ]
 
 
