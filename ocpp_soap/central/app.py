@@ -72,6 +72,7 @@ class CentralApp:
         self.settings = settings or CentralSettings()
         self.options = options or ServeOptions()
         self.central = central or CentralSystem.open(self.settings)
+        self.central.write_presence_behind()
         self.capture = None
         if self.options.capture_dir:
             from ocpp_soap.tools.capture import CaptureWriter
@@ -198,3 +199,4 @@ class CentralApp:
     def close(self) -> None:
         if self.envelopes is not None:
             self.envelopes.flush()
+        self.central.close()

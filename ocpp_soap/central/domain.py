@@ -38,6 +38,7 @@ from .metering import (
     sample_key,
 )
 from .passwords import verify_secret
+from .presence import PresenceBuffer
 from .settings import CentralSettings
 from .storage.models import (
     ChargeBox,
@@ -73,31 +74,32 @@ BOOT_FIELDS = {
 }
 
 
+def _standing_conditions() -> tuple[Any, ...]:
+    t = ChargeBox.__table__.c
+    address, source = bindparam("address"), bindparam("source")
+    return (
+        t.charge_box_id == bindparam("box_id"),
+        t.registration_status == "Accepted",
+        t.auth_secret_hash.is_(None),
+        t.ocpp_version == bindparam("version"),
+        t.learned_address == address,
+        t.learned_source == source,
+        t.endpoint_override.is_(True)
+        | ((t.endpoint_address == address) & (t.endpoint_source == source)),
+    )
+
+
 def _quick_accept_statement(heartbeat: bool) -> Any:
     """Built once: constructing a statement costs more than running it (see ``_quick_accept``)."""
-    t = ChargeBox.__table__.c
     values: dict[str, Any] = {"last_seen_at": bindparam("now"), "updated_at": bindparam("now")}
     if heartbeat:
         values["last_heartbeat_at"] = bindparam("now")
-    address, source = bindparam("address"), bindparam("source")
-    return (
-        update(ChargeBox.__table__)
-        .where(
-            t.charge_box_id == bindparam("box_id"),
-            t.registration_status == "Accepted",
-            t.auth_secret_hash.is_(None),
-            t.ocpp_version == bindparam("version"),
-            t.learned_address == address,
-            t.learned_source == source,
-            t.endpoint_override.is_(True)
-            | ((t.endpoint_address == address) & (t.endpoint_source == source)),
-        )
-        .values(**values)
-    )
+    return update(ChargeBox.__table__).where(*_standing_conditions()).values(**values)
 
 
 _QUICK_SEEN = _quick_accept_statement(heartbeat=False)
 _QUICK_HEARTBEAT = _quick_accept_statement(heartbeat=True)
+_GOOD_STANDING = select(ChargeBox.__table__.c.charge_box_id).where(*_standing_conditions())
 
 
 class CallContextLike(Protocol):
@@ -129,6 +131,17 @@ class CentralSystem(Outbound):
         self.settings = settings or CentralSettings()
         self.vendors = vendors or VendorRegistry()
         self.clock = clock
+        #: Set by ``write_presence_behind``: Heartbeats of boxes in good standing are then
+        #: answered after a read and their time written in batches (see ``presence``).
+        self.presence: PresenceBuffer | None = None
+
+    def write_presence_behind(self, interval: float = 0.5) -> None:
+        if self.presence is None:
+            self.presence = PresenceBuffer(self.store, interval)
+
+    def close(self) -> None:
+        if self.presence is not None:
+            self.presence.close()
 
     @classmethod
     def open(
@@ -141,6 +154,9 @@ class CentralSystem(Outbound):
     @property
     def admin(self):  # -> CentralAdmin (import deferred: admin imports this module's helpers)
         from .admin import CentralAdmin
+
+        if self.presence is not None:  # what this process saw is visible to its own readers
+            self.presence.flush()
 
         return CentralAdmin(self.store, self.settings, self.clock)
 
@@ -204,6 +220,26 @@ class CentralSystem(Outbound):
         }
         result = session.execute(_QUICK_HEARTBEAT if heartbeat else _QUICK_SEEN, params)
         return result.rowcount == 1
+
+    def _in_good_standing(self, ctx: CallContextLike) -> bool:
+        """The read-only twin of ``_quick_accept``: True when the box is Accepted, has no secret,
+        and this message changes nothing we store but times. Also notes queued commands."""
+        self._check_identity(ctx)
+        if getattr(ctx, "basic_auth_user", None) is not None:
+            return False
+        learned = self._endpoint_of(ctx)
+        if learned is None or not getattr(ctx, "version", None):
+            return False
+        params = {"box_id": ctx.charge_box_id, "version": ctx.version,
+                  "address": learned.address, "source": learned.source}
+        with self.store.engine.connect() as conn:
+            if conn.execute(_GOOD_STANDING, params).first() is None:
+                return False
+            extra = getattr(ctx, "extra", None)
+            if extra is not None:
+                pending = conn.execute(HAS_PENDING, {"box_id": ctx.charge_box_id}).first()
+                extra["has_pending"] = pending is not None
+        return True
 
     def _endpoint_of(self, ctx: CallContextLike) -> LearnedEndpoint | None:
         """Where this message says (or suggests) the box can be reached (see ``endpoint``)."""
@@ -297,6 +333,9 @@ class CentralSystem(Outbound):
 
     def heartbeat(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()
+        if self.presence is not None and self._in_good_standing(ctx):
+            self.presence.touch(ctx.charge_box_id, now, heartbeat=True)
+            return {"currentTime": now}
 
         def work(session: Session) -> None:
             if not self._quick_accept(session, ctx, now, heartbeat=True):
