@@ -85,7 +85,14 @@ def id_tag_info(
         return {"status": INVALID}
     tag = session.get(IdTag, id_tag, with_for_update=for_start)
     if tag is None:
+        # IdToken is case-insensitive (OCPP 1.5 and 1.6 types): readers differ in the hex case
+        # they print, so the exact key is tried first and the folded one after.
+        tag = session.execute(
+            select(IdTag).where(func.lower(IdTag.id_tag) == id_tag.lower()).limit(1)
+        ).scalars().first()
+    if tag is None:
         return {"status": INVALID}
+    id_tag = tag.id_tag
     status = _group_status(session, tag, now)
     if status == ACCEPTED and for_start and tag.max_active_transactions is not None:
         if active_transactions(session, id_tag, exclude_transaction) >= tag.max_active_transactions:

@@ -138,3 +138,13 @@ def test_stop_id_tag_info(central):
     assert with_tag == {"idTagInfo": {"status": "Accepted"}}
     tx2 = start(central, "ONE", when=T0 + timedelta(hours=1))["transactionId"]
     assert central.stop_transaction(Ctx(), {"transactionId": tx2, "meterStop": 9}) == {}
+
+
+def test_id_tag_is_case_insensitive(tmp_path):
+    from ocpp_soap.central.testing import Ctx, central_on_file
+
+    central = central_on_file(tmp_path)
+    central.admin.add_chargebox("CB1", registration_status="Accepted")
+    central.admin.add_tag("04A2B3C4D5")
+    reply = central.authorize(Ctx(action="Authorize"), {"idTag": "04a2b3c4d5"})
+    assert reply["idTagInfo"]["status"] == "Accepted"
