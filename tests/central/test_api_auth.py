@@ -4,10 +4,10 @@ without one the API answers only when the server listens on loopback."""
 from __future__ import annotations
 
 import pytest
-from test_api_support import assert_error, running_api
 
 from ocpp_soap.central import api as api_module
 from ocpp_soap.central.api import is_loopback
+from tests.central.test_api_support import assert_error, running_api
 
 TOKEN = "s3cret-t0ken-for-tests"
 

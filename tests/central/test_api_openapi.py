@@ -11,13 +11,13 @@ import json
 import re
 
 import pytest
-from test_api_resources import charger_session
-from test_api_support import running_api, wait_for
 
 from ocpp_soap.central import openapi
 from ocpp_soap.messages import service_schema
 from ocpp_soap.messages.examples import TAG, example
 from ocpp_soap.soap.versions import CHARGEPOINT
+from tests.central.test_api_resources import charger_session
+from tests.central.test_api_support import running_api, wait_for
 
 CONTRACT = {
     "/chargeboxes": {"get", "post"},

@@ -16,13 +16,13 @@ from datetime import datetime
 
 import pytest
 from lxml import etree
-from test_api_support import PUBLIC_URL, assert_error, running_api
 
 from ocpp_soap.messages import service_schema
 from ocpp_soap.messages.examples import example
 from ocpp_soap.soap.httpserver import BackgroundServer
 from ocpp_soap.soap.server import OcppEndpoint
 from ocpp_soap.soap.versions import CHARGEPOINT, NAMESPACES, SOAP12_NS, WSA_ANONYMOUS, WSA_NS
+from tests.central.test_api_support import PUBLIC_URL, assert_error, running_api
 from tests.conftest import free_port
 
 CASES = [(v, op.name) for v in ("1.5", "1.6") for op in service_schema(v, CHARGEPOINT).operations]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from test_api_support import assert_error, running_api, wait_for
 
 from ocpp_soap.messages.examples import TAG, example
 from ocpp_soap.soap.client import OcppClient
+from tests.central.test_api_support import assert_error, running_api, wait_for
 
 CS = "CentralSystemService"
 

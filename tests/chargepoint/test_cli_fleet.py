@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from test_e2e_support import TestCentral
 
 from ocpp_soap.chargepoint.cli import main
 from ocpp_soap.chargepoint.fleet import Fleet
 from ocpp_soap.soap.client import OcppClient, RemoteFault
+from tests.chargepoint.test_e2e_support import TestCentral
 
 
 def test_fifty_charge_points_boot_and_charge(capsys):

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_e2e_support import TestCentral, wait_until
+
+from tests.chargepoint.test_e2e_support import TestCentral, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = [sys.executable, "-m", "ocpp_soap.cli", "chargepoint"]

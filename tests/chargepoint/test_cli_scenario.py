@@ -6,12 +6,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_e2e_support import TestCentral
-from test_e2e_support import wait_until as until
 
 from ocpp_soap.chargepoint.cli import main
 from ocpp_soap.chargepoint.scenario import load_file, lookup, matches
 from ocpp_soap.soap.client import OcppClient
+from tests.chargepoint.test_e2e_support import TestCentral
+from tests.chargepoint.test_e2e_support import wait_until as until
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from test_core_support import make
-
 from ocpp_soap.chargepoint.handlers import build_handlers
+from tests.chargepoint.test_core_support import make
 
 
 def test_boot_payload_and_statuses_for_every_connector():

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_core_support import make, restart
 
 from ocpp_soap.chargepoint.config import BOOL, CSL, INT, key_defs
 from ocpp_soap.chargepoint.handlers import build_handlers
+from tests.chargepoint.test_core_support import make, restart
 
 GOOD = {INT: "7", BOOL: None, CSL: "Energy.Active.Import.Register,Voltage"}
 BAD = {INT: "seven", BOOL: "maybe", CSL: "Bogus.Measurand"}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from test_core_support import make, restart
-
 from ocpp_soap.chargepoint.handlers import build_handlers
+from tests.chargepoint.test_core_support import make, restart
 
 
 def test_outage_queues_transaction_messages_and_sends_them_in_order():

@@ -10,11 +10,11 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from test_core_support import FakeCentral, make
 
 from ocpp_soap.chargepoint.core import ChargePoint
 from ocpp_soap.chargepoint.handlers import OPERATIONS, build_handlers
 from ocpp_soap.chargepoint.scheduler import Scheduler
+from tests.chargepoint.test_core_support import FakeCentral, make
 
 
 def test_handler_table_per_version():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from test_core_support import make
-
 from ocpp_soap.chargepoint.handlers import build_handlers
+from tests.chargepoint.test_core_support import make
 
 
 def profile(pid, purpose, stack, periods, unit="W", kind="Absolute", **extra):

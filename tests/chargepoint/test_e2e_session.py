@@ -8,10 +8,17 @@ import urllib.error
 import urllib.request
 
 import pytest
-from test_e2e_support import TestCentral, close_cp, cs_client, start_cp, status_of, wait_until
 
 from ocpp_soap.chargepoint.config import key_defs
 from ocpp_soap.soap.client import RemoteFault
+from tests.chargepoint.test_e2e_support import (
+    TestCentral,
+    close_cp,
+    cs_client,
+    start_cp,
+    status_of,
+    wait_until,
+)
 
 FAST = {"MeterValueSampleInterval": 1}
 
