@@ -50,12 +50,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(target: str, port: int, db: str, workers: int = 2) -> subprocess.Popen:
+def start_server(target: str, port: int, db: str, workers: int = 2,
+                 threads: int = 1) -> subprocess.Popen:
     env = dict(os.environ, OCPP_SOAP_DB=db, OCPP_SOAP_UNKNOWN_CHARGEBOX="accept",
                PYTHONPATH=str(ROOT))
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
-        [gunicorn, "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{port}", "--backlog", "2048",
+        [gunicorn, "-w", str(workers), "-k", "gthread" if threads > 1 else "sync",
+         "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
          "--log-level", "warning", target],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 30
@@ -172,17 +174,23 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--clients", type=int, default=3, help="load processes (keep-alive each)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="gunicorn threads per worker (>1: gthread workers, which keep connections "
+                         "alive)")
+    ap.add_argument("--only", help="comma-separated apps to run (project, spyne, lxml)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     targets = [("project", "ocpp_soap.central.wsgi:create_app()", MIXES),
                ("spyne", "bench.apps:bare_spyne()", ["heartbeat"]),
                ("lxml", "bench.apps:lxml_floor()", ["heartbeat"])]
+    if args.only:
+        targets = [t for t in targets if t[0] in args.only.split(",")]
     rows = []
     for name, target, mixes in targets:
         for mix in mixes:
             tmp = tempfile.mkdtemp(prefix="ocpp-http-")
             port = free_port()
-            proc = start_server(target, port, f"sqlite:///{tmp}/cs.db")
+            proc = start_server(target, port, f"sqlite:///{tmp}/cs.db", threads=args.threads)
             try:
                 if name == "project":
                     _register_tag(tmp)
@@ -192,7 +200,8 @@ def main(argv=None) -> int:
                 rows.append({"app": name, "mix": mix, "load": "50% of max", **half})
             finally:
                 stop_server(proc)
-    print(f"gunicorn, 2 sync workers, SQLite file; {args.clients} keep-alive load processes on "
+    kind = f"gthread workers x {args.threads} threads" if args.threads > 1 else "sync workers"
+    print(f"gunicorn, 2 {kind}, SQLite file; {args.clients} keep-alive load processes on "
           f"the same machine ({os.cpu_count()} cores), {args.duration:g} s each\n")
     print(table(rows, ["app", "mix", "load", "req_per_s", "p50_ms", "p95_ms", "p99_ms",
                        "errors", "requests"]))
