@@ -12,17 +12,15 @@ from ocpp_soap.messages.schema import (
     INT,
     STRING,
     Attribute,
-    ServiceSchema,
     TextWithAttributes,
     complex_type,
     enum,
     many,
-    operations,
     opt,
     req,
     text,
+    version_services,
 )
-from ocpp_soap.soap.versions import CENTRAL, CHARGEPOINT, namespace
 
 VERSION = "1.5"
 
@@ -231,13 +229,6 @@ UnlockConnectorResponse = complex_type(
 )
 
 
-CS_OPERATIONS = operations(T.CENTRAL_OPERATIONS, globals(), vars(T))
-CP_OPERATIONS = operations(T.CHARGEPOINT_OPERATIONS_15, globals(), vars(T))
-
-
-SERVICES = {
-    CENTRAL: ServiceSchema(VERSION, CENTRAL, namespace(VERSION, CENTRAL), CS_OPERATIONS),
-    CHARGEPOINT: ServiceSchema(
-        VERSION, CHARGEPOINT, namespace(VERSION, CHARGEPOINT), CP_OPERATIONS
-    ),
-}
+SERVICES = version_services(
+    VERSION, globals(), vars(T), T.CENTRAL_OPERATIONS, T.CHARGEPOINT_OPERATIONS_15
+)

@@ -225,6 +225,19 @@ class ServiceSchema:
         return iter(seen.values())
 
 
+def version_services(version: str, scope: dict, shared: dict, central_names: str,
+                     chargepoint_names: str) -> dict[str, ServiceSchema]:
+    """Both services of a version, their operations found in ``scope`` (the version module's
+    own declarations) and then in ``shared`` (the types both versions share)."""
+    from ocpp_soap.soap.versions import CENTRAL, CHARGEPOINT, namespace
+
+    return {
+        service: ServiceSchema(version, service, namespace(version, service),
+                               operations(names, scope, shared))
+        for service, names in ((CENTRAL, central_names), (CHARGEPOINT, chargepoint_names))
+    }
+
+
 @cache
 def service_schema(version: str, service: str) -> ServiceSchema:
     """The declarations for ``version`` ("1.5"/"1.6") and ``service``."""
