@@ -80,15 +80,43 @@ class Commander:
             return self._queue(charge_box_id, operation, checked, None, version,
                                "no endpoint known yet")
         version = target.version or "1.6"
-        checked = request_payload(version, CHARGEPOINT, operation, payload or {})
+        payload = dict(payload or {})
+        reservation = None
+        if operation == "ReserveNow" and payload.get("reservationId") is None:
+            # The CS keeps its reservations; the stored row's id is the reservationId sent.
+            request_payload(version, CHARGEPOINT, operation, {**payload, "reservationId": 0})
+            reservation = self.central.admin.add_reservation(
+                charge_box_id, payload["connectorId"], payload["idTag"], payload["expiryDate"],
+                parent_id_tag=payload.get("parentIdTag"))["id"]
+            payload["reservationId"] = reservation
+        checked = request_payload(version, CHARGEPOINT, operation, payload)
         try:
-            return self._send(target.charge_box_id, target.endpoint, version, operation, checked,
-                              timeout=timeout)
+            result = self._send(target.charge_box_id, target.endpoint, version, operation,
+                                checked, timeout=timeout)
+            self._record_reservation(operation, checked, result.reply or {})
+            return result
         except CommandFailed as exc:
+            if reservation is not None:
+                self.central.admin.set_reservation_status(reservation, "Failed")
             if queue_if_unreachable and exc.kind in ("timeout", "unreachable"):
                 return self._queue(charge_box_id, operation, checked, target.endpoint, version,
                                    str(exc))
             raise
+
+    def _record_reservation(self, operation: str, request: dict[str, Any],
+                            reply: dict[str, Any]) -> None:
+        """Keep the reservations table in step with what the box answered."""
+        if operation not in ("ReserveNow", "CancelReservation"):
+            return
+        status = reply.get("status")
+        if operation == "CancelReservation":
+            if status != "Accepted":
+                return
+            status = "Cancelled"
+        try:
+            self.central.admin.set_reservation_status(request["reservationId"], status)
+        except NotFound:
+            pass  # a reservation the operator numbered himself and we never stored
 
     def _queue(self, charge_box_id: str, operation: str, payload: dict[str, Any],
                endpoint: str | None, version: str, why: str) -> CommandResult:
