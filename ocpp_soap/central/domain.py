@@ -97,6 +97,11 @@ def _quick_accept_statement(heartbeat: bool) -> Any:
     return update(ChargeBox.__table__).where(*_standing_conditions()).values(**values)
 
 
+_STORED_SAMPLES = select(MeterSample.__table__).where(
+    MeterSample.__table__.c.charge_box_id == bindparam("box_id"),
+    MeterSample.__table__.c.timestamp.in_(bindparam("stamps", expanding=True)),
+    MeterSample.__table__.c.source == bindparam("source"),
+)
 _QUICK_SEEN = _quick_accept_statement(heartbeat=False)
 _QUICK_HEARTBEAT = _quick_accept_statement(heartbeat=True)
 _GOOD_STANDING = select(ChargeBox.__table__.c.charge_box_id).where(*_standing_conditions())
@@ -498,21 +503,36 @@ class CentralSystem(Outbound):
             tx = session.get(Transaction, reported) if reported is not None else None
             if tx is not None and tx.charge_box_id != box_id:
                 tx = None
-            insert_samples(
-                session,
-                build_samples(
-                    payload.get("meterValue"),
-                    charge_box_id=box_id,
-                    connector_id=payload.get("connectorId"),
-                    transaction_id=tx.id if tx is not None else None,
-                    reported_transaction_id=reported,
-                    source=SOURCE_METER_VALUES,
-                    received_at=now,
-                )
+            rows = build_samples(
+                payload.get("meterValue"),
+                charge_box_id=box_id,
+                connector_id=payload.get("connectorId"),
+                transaction_id=tx.id if tx is not None else None,
+                reported_transaction_id=reported,
+                source=SOURCE_METER_VALUES,
+                received_at=now,
             )
+            insert_samples(session, self._not_stored_yet(session, rows))
 
         self.store.write(work)
         return {}
+
+    def _not_stored_yet(self, session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Drop samples already stored: a box re-sends a MeterValues whose reply it never got
+        (the CS went down after committing), and the same reading must not count twice."""
+        if not rows:
+            return rows
+        first = rows[0]
+        stored = session.execute(_STORED_SAMPLES, {
+            "box_id": first["charge_box_id"],
+            "stamps": sorted({r["timestamp"] for r in rows if r["timestamp"] is not None}),
+            "source": first["source"],
+        })
+        known = {(s.connector_id, s.reported_transaction_id, sample_key(s)) for s in stored}
+        if not known:
+            return rows
+        return [r for r in rows
+                if (r["connector_id"], r["reported_transaction_id"], sample_key(r)) not in known]
 
     def status_notification(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         """Latest status per connector; a notification older than the stored one (delivered out

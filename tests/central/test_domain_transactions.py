@@ -245,3 +245,25 @@ def test_meter_values_and_stop_at_once_both_succeed(central, separate_engines):
     for tx in txs:
         assert central.admin.get_transaction(tx)["stop_timestamp"] is not None
         assert len(central.admin.list_meter_values(transaction_id=tx)) == per_round + 1
+
+
+def test_resent_meter_values_are_stored_once(tmp_path):
+    """A box re-sends a MeterValues whose reply it never got; the reading counts once."""
+    from datetime import UTC, datetime
+
+    from ocpp_soap.central.testing import Ctx, central_on_file
+
+    central = central_on_file(tmp_path)
+    central.admin.add_chargebox("CB1", registration_status="Accepted")
+    at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    payload = {"connectorId": 1, "transactionId": 77, "meterValue": [{"timestamp": at, "sampledValue": [
+        {"value": "100", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+        {"value": "7000", "measurand": "Power.Active.Import", "unit": "W"}]}]}
+    central.meter_values(Ctx(action="MeterValues"), payload)
+    central.meter_values(Ctx(action="MeterValues"), payload)
+    later = dict(payload, meterValue=[{"timestamp": at, "sampledValue": [
+        {"value": "100", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+        {"value": "230", "measurand": "Voltage", "unit": "V"}]}])
+    central.meter_values(Ctx(action="MeterValues"), later)
+    values = sorted(r["value"] for r in central.admin.list_meter_values(charge_box_id="CB1"))
+    assert values == ["100", "230", "7000"]
