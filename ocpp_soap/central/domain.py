@@ -518,8 +518,8 @@ class CentralSystem(Outbound):
         return {}
 
     def _not_stored_yet(self, session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Drop samples already stored: a box re-sends a MeterValues whose reply it never got
-        (the CS went down after committing), and the same reading must not count twice."""
+        """Nothing, when the message was stored already: a box re-sends a MeterValues whose reply
+        it never got (the CS went down after committing), and it must not count twice."""
         if not rows:
             return rows
         first = rows[0]
@@ -529,10 +529,13 @@ class CentralSystem(Outbound):
             "source": first["source"],
         })
         known = {(s.connector_id, s.reported_transaction_id, sample_key(s)) for s in stored}
-        if not known:
-            return rows
-        return [r for r in rows
-                if (r["connector_id"], r["reported_transaction_id"], sample_key(r)) not in known]
+        # Only a message all of whose readings are stored is a re-send: two messages taken in
+        # the same second may share some readings (a steady current) and are both kept.
+        if known and all(
+            (r["connector_id"], r["reported_transaction_id"], sample_key(r)) in known for r in rows
+        ):
+            return []
+        return rows
 
     def status_notification(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         """Latest status per connector; a notification older than the stored one (delivered out

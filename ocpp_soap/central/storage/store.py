@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .engine import make_engine, writer
 from .migrations import migrate
+from .writegate import WriteGate
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ class Store:
     def __init__(self, engine: Engine, *, attempts: int = 8) -> None:
         self.engine = engine
         self.attempts = attempts
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        #: SQLite files: writers queue on an OS lock instead of SQLite's sleeping busy handler.
+        self.gate = WriteGate(database) if database else None
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(writer(engine), expire_on_commit=False)
 
@@ -63,7 +67,10 @@ class Store:
 
     def write(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in one write transaction, retrying the whole unit when the DB asks to."""
-        return self._run(self._write, fn)
+        if self.gate is None:
+            return self._run(self._write, fn)
+        with self.gate.hold():
+            return self._run(self._write, fn)
 
     def read(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in a read transaction (WAL readers never block the writer)."""
