@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 from pathlib import Path
 
@@ -27,6 +28,20 @@ def reference() -> Path:
 
 
 def free_port() -> int:
+    """A port nothing listens on, for a server a test starts as another process.
+
+    Port 0 would hand out the kernel's ephemeral ports, which outgoing connections also use and
+    which a just-stopped server of an earlier test may still hold: a random port below the
+    ephemeral range that binds now avoids both.
+    """
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
