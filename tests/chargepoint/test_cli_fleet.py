@@ -7,11 +7,18 @@ import pytest
 from ocpp_soap.chargepoint.cli import main
 from ocpp_soap.chargepoint.fleet import Fleet
 from ocpp_soap.soap.client import OcppClient, RemoteFault
-from tests.chargepoint.test_e2e_support import TestCentral
+from tests.chargepoint.test_e2e_support import ProjectCentral, TestCentral
 
 
-def test_fifty_charge_points_boot_and_charge(capsys):
-    cs = TestCentral().start()
+@pytest.mark.parametrize("central", ["test CS", "project CS"])
+def test_fifty_charge_points_boot_and_charge(capsys, tmp_path, central):
+    if central == "project CS":
+        cs = ProjectCentral(tmp_path / "cs.db")
+        for i in range(1, 51):  # the fleet swipes T<identity> at each charge point
+            cs.central_app.central.admin.add_tag(f"TSIM{i:03d}")
+        cs.start()
+    else:
+        cs = TestCentral().start()
     try:
         rc = main(["fleet", "--central", cs.url, "--count", "50", "--prefix", "SIM", "--listen", "127.0.0.1:0",
                    "--charge", "--duration", "5", "--interval", "1"])
@@ -26,6 +33,9 @@ def test_fifty_charge_points_boot_and_charge(capsys):
         assert {c.charge_box_id for a, _, c in cs.calls if a == "MeterValues"} == boxes
         assert len(cs.of("StopTransaction")) == 50  # --duration ends every session cleanly
         assert "booted 50/50" in err and "errors 0" in err.splitlines()[-1]
+        if central == "project CS":
+            txs = cs.central_app.central.admin.list_transactions(limit=100)
+            assert len(txs) == 50 and all(t["meter_stop"] is not None for t in txs)
     finally:
         cs.stop()
 

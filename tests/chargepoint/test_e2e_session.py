@@ -12,6 +12,7 @@ import pytest
 from ocpp_soap.chargepoint.config import key_defs
 from ocpp_soap.soap.client import RemoteFault
 from tests.chargepoint.test_e2e_support import (
+    ProjectCentral,
     TestCentral,
     close_cp,
     cs_client,
@@ -23,9 +24,13 @@ from tests.chargepoint.test_e2e_support import (
 FAST = {"MeterValueSampleInterval": 1}
 
 
-@pytest.fixture
-def cs():
-    central = TestCentral().start()
+@pytest.fixture(params=["test CS", "project CS"])
+def cs(request, tmp_path):
+    """Each session test runs against a small in-memory CS and against the project's own."""
+    if request.param == "project CS":
+        central = ProjectCentral(tmp_path / "cs.db").start()
+    else:
+        central = TestCentral().start()
     yield central
     central.stop()
 

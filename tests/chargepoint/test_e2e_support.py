@@ -155,3 +155,58 @@ def cs_client(cp: SimulatedChargePoint, identity: str | None = None) -> OcppClie
 
 def status_of(cp: SimulatedChargePoint, n: int = 1) -> str:
     return cp.state()["connectors"][n - 1]["status"]
+
+
+class ProjectCentral(TestCentral):
+    """The project's own Central System (SQLite file, real domain) with the same inspection API:
+    every message the domain handles is recorded on its way in, and answered by the domain."""
+
+    __test__ = False
+    TAGS = ("ABC", "CARD1", "LATE")
+
+    def __init__(self, db_path, interval: int = 300) -> None:
+        from ocpp_soap.central.app import CentralApp, ServeOptions
+        from ocpp_soap.central.domain import CentralSystem
+        from ocpp_soap.central.settings import CentralSettings
+
+        super().__init__(interval)
+        recorder = self
+
+        class Recording(CentralSystem):
+            pass
+
+        for action, method in (("Authorize", "authorize"), ("BootNotification", "boot"),
+                               ("DataTransfer", "data_transfer"),
+                               ("DiagnosticsStatusNotification", "diagnostics_status"),
+                               ("FirmwareStatusNotification", "firmware_status"),
+                               ("Heartbeat", "heartbeat"), ("MeterValues", "meter_values"),
+                               ("StartTransaction", "start_transaction"),
+                               ("StatusNotification", "status_notification"),
+                               ("StopTransaction", "stop_transaction")):
+            setattr(Recording, method, recorder._recording(action, getattr(CentralSystem, method)))
+
+        settings = CentralSettings(db_url=f"sqlite:///{db_path}", heartbeat_interval=interval,
+                                   unknown_chargebox="accept")
+        central = Recording.open(settings)
+        for tag in self.TAGS:
+            central.admin.add_tag(tag, max_active_transactions=None)
+        # The simulator's DataTransfer names its vendor; a real CS answers vendors it knows.
+        central.vendors.register("OcppSoapSim", lambda request: {"status": "Accepted"})
+        self.central_app = CentralApp(settings, ServeOptions(), central=central)
+        self.app = self.central_app
+
+    def _recording(self, action: str, method: Callable) -> Callable:
+        recorder = self
+
+        def handle(central, ctx, payload: dict) -> dict:
+            reply = method(central, ctx, payload)
+            with recorder.cond:
+                recorder.calls.append((action, copy.deepcopy(payload), ctx))
+                recorder.cond.notify_all()
+            return reply
+
+        return handle
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/ocpp/CentralSystemService"
