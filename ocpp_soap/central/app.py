@@ -24,7 +24,6 @@ from ocpp_soap.soap.spyne_app import build_application
 from ocpp_soap.soap.versions import CENTRAL, VERSIONS
 
 from .commander import Commander
-from .commands import HAS_PENDING
 from .domain import CentralSystem
 from .envelopelog import EnvelopeLogWriter
 from .errors import ProtocolViolation, SecurityError
@@ -139,7 +138,7 @@ class CentralApp:
                                message_id=None, relates_to=ex.message_id, version=ex.version,
                                peer=ex.peer)
         if ex.status == 200 and ex.charge_box_id:
-            self._maybe_wake(ex.charge_box_id, ex.action, ex.call)
+            self._maybe_wake(ex.charge_box_id, ex.call)
 
     def _outgoing(self, ex: Any) -> None:
         if self.capture is not None:
@@ -154,21 +153,19 @@ class CentralApp:
         msglog.info("%s %s → %s %s %.1fms", ex.charge_box_id, ex.operation, ex.endpoint,
                     ex.error or ex.status, ex.elapsed_ms)
 
-    def _maybe_wake(self, charge_box_id: str, action: str | None, call: Any = None) -> None:
+    def _maybe_wake(self, charge_box_id: str, call: Any = None) -> None:
         """OCPP-S 5: a box that talks to us is reachable now; send what waits for it.
 
-        A Heartbeat or BootNotification (the wake-up messages) always asks the database. For
-        the other messages, asking on each would cost a query per message; the set of boxes
-        with queued commands is read at most once per ``PENDING_REFRESH`` seconds instead.
+        For a Heartbeat or BootNotification (the wake-up messages) the domain has asked the
+        database inside the message's own transaction (``call.extra["has_pending"]``). For the
+        other messages, asking on each would cost a query per message; the set of boxes with
+        queued commands is read at most once per ``PENDING_REFRESH`` seconds instead.
         """
         try:
             now = time.monotonic()
             extra = getattr(call, "extra", None) or {}
             if "has_pending" in extra:  # the domain asked in the message's own transaction
                 if extra["has_pending"]:
-                    self._pending_boxes.add(charge_box_id)
-            elif action in ("Heartbeat", "BootNotification"):
-                if self._box_has_pending(charge_box_id):
                     self._pending_boxes.add(charge_box_id)
             elif now - self._pending_read_at > self.PENDING_REFRESH:
                 self._pending_boxes = self._boxes_with_pending()
@@ -187,10 +184,6 @@ class CentralApp:
             return {r[0] for r in rows}
 
         return self.central.store.read(work)
-
-    def _box_has_pending(self, charge_box_id: str) -> bool:
-        with self.central.store.engine.connect() as conn:
-            return conn.execute(HAS_PENDING, {"box_id": charge_box_id}).first() is not None
 
     def note_pending(self, charge_box_id: str) -> None:
         """A command was queued in this process: wake the box on its very next message."""
