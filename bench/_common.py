@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -21,6 +22,13 @@ def median_us(fn: Callable[[], Any], repeat: int = 7, number: int = 200) -> floa
             fn()
         runs.append((time.perf_counter() - t0) / number * 1e6)
     return statistics.median(runs)
+
+
+def free_port() -> int:
+    """A port the kernel has just found free on 127.0.0.1, for a server started as a process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def machine() -> dict[str, Any]:

@@ -34,7 +34,6 @@ import json  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -45,7 +44,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import machine, table, write_json  # noqa: E402
+from bench._common import free_port, machine, table, write_json  # noqa: E402
 
 try:
     import psutil
@@ -56,12 +55,6 @@ OCPP_SOAP = str(Path(sys.executable).with_name("ocpp-soap"))
 PREFIX = "SIM"
 PROGRESS = re.compile(r"^\s*([\d.]+)s\s+booted (\d+)/(\d+)\s+charging (\d+)\s+transactions (\d+)\s+"
                       r"messages (\d+)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------- process figures

@@ -34,7 +34,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import machine, table, write_json  # noqa: E402
+from bench._common import free_port, machine, table, write_json  # noqa: E402
 
 PATH = "/ocpp/1.6/CentralSystemService"
 MIXES = {
@@ -42,12 +42,6 @@ MIXES = {
     "mixed": [("Heartbeat", 0.70), ("MeterValues", 0.20), ("StatusNotification", 0.04),
               ("StartTransaction", 0.03), ("StopTransaction", 0.03)],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(target: str, port: int, db: str, workers: int = 2,
