@@ -85,11 +85,16 @@ def check_body(body: etree._Element, version: str, service: str, t: Complex, str
                warnings: list[str]) -> None:
     """Validate ``body`` (the element inside soap:Body); repair it first unless ``strict``."""
     schema = body_schema(version, service)
-    ns = etree.QName(body).namespace
-    if not strict:
-        normalize(body, t, ns, warnings)
+    # Validation runs in C and costs a few tens of µs; the repair walk runs in Python and costs
+    # ten to twenty times more (MeterValues: ~20 against ~440 µs). Every deviation it repairs
+    # also fails validation (the only non-string type an empty element satisfies, anyURI, is
+    # never optional in OCPP), so a valid body has nothing to repair and skips the walk.
     if schema.validate(body):
         return
+    if not strict:
+        normalize(body, t, etree.QName(body).namespace, warnings)
+        if schema.validate(body):
+            return
     errors = schema.error_log
     if strict:
         raise ProtocolError(f"schema violation: {_describe(errors)}")
