@@ -237,14 +237,19 @@ class CentralSystem(Outbound):
             return False
         params = {"box_id": ctx.charge_box_id, "version": ctx.version,
                   "address": learned.address, "source": learned.source}
-        with self.store.engine.connect() as conn:
-            if conn.execute(_GOOD_STANDING, params).first() is None:
+        fast = self.store.fast
+        standing, has_pending = fast.statement(_GOOD_STANDING), fast.statement(HAS_PENDING)
+
+        def read(cur) -> bool:
+            if cur.first(standing, params) is None:
                 return False
             extra = getattr(ctx, "extra", None)
             if extra is not None:
-                pending = conn.execute(HAS_PENDING, {"box_id": ctx.charge_box_id}).first()
-                extra["has_pending"] = pending is not None
-        return True
+                extra["has_pending"] = cur.first(has_pending,
+                                                 {"box_id": ctx.charge_box_id}) is not None
+            return True
+
+        return fast.read(read)
 
     def _endpoint_of(self, ctx: CallContextLike) -> LearnedEndpoint | None:
         """Where this message says (or suggests) the box can be reached (see ``endpoint``)."""

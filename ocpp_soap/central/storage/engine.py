@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 #: Execution option naming how a SQLite transaction begins ("DEFERRED" or "IMMEDIATE").
 BEGIN_OPTION = "ocpp_sqlite_begin"
@@ -28,10 +29,17 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False) -> Engine:
-    """Create the engine for ``url`` with the connection settings this project relies on."""
+def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False,
+                pooled: bool = True) -> Engine:
+    """Create the engine for ``url`` with the connection settings this project relies on.
+
+    ``pooled=False``: every ``raw_connection()`` is a new connection, closed for real when its
+    holder closes it (``fastsql`` keeps one per thread, outside the ORM's pool).
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if not pooled:
+        kwargs["poolclass"] = NullPool
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("use a SQLite file, not an in-memory database (workers share it)")
@@ -39,7 +47,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False) -
             "check_same_thread": False,
             "timeout": busy_timeout_ms / 1000,
         }
-    else:
+    elif pooled:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(parsed, **kwargs)
     if is_sqlite(engine):

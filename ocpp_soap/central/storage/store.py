@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .engine import make_engine, writer
+from .fastsql import FastSQL
 from .migrations import migrate
 from .writegate import WriteGate
 
@@ -44,12 +45,18 @@ def is_retryable(exc: BaseException) -> bool:
 class Store:
     """Owns the engine and hands out short transactions."""
 
-    def __init__(self, engine: Engine, *, attempts: int = 8) -> None:
+    def __init__(self, engine: Engine, *, attempts: int = 8, busy_timeout_ms: int = 10000) -> None:
         self.engine = engine
         self.attempts = attempts
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         #: SQLite files: writers queue on an OS lock instead of SQLite's sleeping busy handler.
         self.gate = WriteGate(database) if database else None
+        #: The hot statements' path: compiled Core statements on this thread's DB-API connection
+        #: (see ``fastsql``), under the same write gate as ``write``. No connection is opened
+        #: until a statement runs.
+        raw = make_engine(engine.url.render_as_string(hide_password=False),
+                          busy_timeout_ms=busy_timeout_ms, pooled=False)
+        self.fast = FastSQL(engine, raw, self.gate, attempts)
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(writer(engine), expire_on_commit=False)
 
@@ -59,7 +66,7 @@ class Store:
         engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
         if run_migrations:
             migrate(engine)
-        return cls(engine)
+        return cls(engine, busy_timeout_ms=busy_timeout_ms)
 
     @property
     def dialect(self) -> str:
@@ -91,6 +98,7 @@ class Store:
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
+        self.fast.dispose()
         self.engine.dispose()
 
 

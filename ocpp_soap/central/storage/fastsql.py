@@ -1,0 +1,212 @@
+"""The hot statements, run on the DB-API connection itself.
+
+A Heartbeat, a MeterValues or a StatusNotification is one to four tiny indexed statements. Through
+SQLAlchemy each costs ~100-200 µs of Python (connection checkout, events, result objects, the ORM
+session) against ~10-20 µs in the driver, so for the messages every box sends all day that
+overhead *is* the Central System's cost. This module keeps the statements SQLAlchemy Core objects
+(one definition, every dialect) but compiles each once per dialect, and runs it on a DB-API
+connection this thread keeps, binding through the same type processors SQLAlchemy uses — so a
+value written here is stored exactly as the ORM would store it, and the ORM reads it back.
+
+Rules for callers:
+- statements must not need post-compile expansion (``IN`` lists of varying length): bind each
+  value (or a range) instead;
+- a write unit runs under the store's write gate and retries as a whole (as ``Store.write``), so
+  it must do its reads inside and keep side effects outside;
+- rows come back as tuples with the columns' result processors applied (aware datetimes).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import ClauseElement
+
+T = TypeVar("T")
+
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+_RETRY_TEXTS = ("database is locked", "database is busy", "database table is locked")
+
+
+class Retry(Exception):
+    """Raised inside a unit to give up the fast path: the caller takes the general one."""
+
+
+class Statement:
+    """A Core statement compiled once for one dialect: its SQL, parameter order and processors."""
+
+    def __init__(self, stmt: ClauseElement, engine: Engine):
+        dialect = engine.dialect
+        compiled = stmt.compile(dialect=dialect)
+        sql = compiled.string
+        if "POSTCOMPILE" in sql:
+            raise ValueError("fastsql statements cannot expand parameters (IN lists)")
+        self.sql = sql
+        #: Values the statement binds itself (literals such as ``== "Accepted"``).
+        self.defaults: dict[str, Any] = dict(compiled.params)
+        self.order: tuple[str, ...] | None = (tuple(compiled.positiontup or ())
+                                              if compiled.positional else None)
+        self.processors: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)
+        self.result_processors: list[Callable[[Any], Any] | None] = []
+        if getattr(stmt, "selected_columns", None) is not None and stmt.is_select:
+            for column in stmt.selected_columns:
+                self.result_processors.append(
+                    column.type.dialect_impl(dialect).result_processor(dialect, None))
+
+    def bind(self, params: Mapping[str, Any] | None) -> Sequence[Any] | dict[str, Any]:
+        values = dict(self.defaults)
+        if params:
+            values.update(params)
+        for name, process in self.processors.items():
+            if name in values and values[name] is not None:
+                values[name] = process(values[name])
+        if self.order is not None:
+            return tuple(values[n] for n in self.order)
+        return values
+
+    def rows(self, raw_rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        procs = self.result_processors
+        if not any(procs):
+            return [tuple(r) for r in raw_rows]
+        return [tuple(p(v) if p is not None else v for p, v in zip(procs, r, strict=False))
+                for r in raw_rows]
+
+
+class Cursor:
+    """What a unit of work gets: execute compiled statements on this thread's connection."""
+
+    def __init__(self, cursor: Any):
+        self._cursor = cursor
+
+    def execute(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """Run ``stmt``; the number of rows it changed (DB-API ``rowcount``)."""
+        self._cursor.execute(stmt.sql, stmt.bind(params))
+        return self._cursor.rowcount
+
+    def executemany(self, stmt: Statement, rows: Iterable[Mapping[str, Any]]) -> None:
+        bound = [stmt.bind(r) for r in rows]
+        if bound:
+            self._cursor.executemany(stmt.sql, bound)
+
+    def all(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        self._cursor.execute(stmt.sql, stmt.bind(params))
+        return stmt.rows(self._cursor.fetchall())
+
+    def first(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> tuple | None:
+        self._cursor.execute(stmt.sql, stmt.bind(params))
+        row = self._cursor.fetchone()
+        if row is None:
+            return None
+        # Drain: psycopg and sqlite3 both keep the statement open until the rows are read.
+        self._cursor.fetchall()
+        return stmt.rows([row])[0]
+
+
+def _retryable(exc: BaseException) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        t in str(exc).lower() for t in _RETRY_TEXTS)
+
+
+class FastSQL:
+    """Per-thread DB-API connections of a store's database, and units of work on them.
+
+    The connections come from an engine of their own without a pool (one per thread, kept for
+    the thread's life), so a server with many threads never waits for the ORM's pool; the same
+    connect-time settings apply (SQLite: WAL, busy timeout, foreign keys, no driver-managed
+    transactions).
+    """
+
+    def __init__(self, engine: Engine, raw_engine: Engine, gate: Any = None, attempts: int = 8):
+        self.engine = engine
+        self._raw_engine = raw_engine
+        self.gate = gate
+        self.attempts = attempts
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._local = threading.local()
+        self._statements: dict[ClauseElement, Statement] = {}
+        self._lock = threading.Lock()
+
+    def statement(self, stmt: ClauseElement) -> Statement:
+        """``stmt`` compiled for this database, once (keep the Core object at module level)."""
+        compiled = self._statements.get(stmt)
+        if compiled is None:
+            with self._lock:
+                compiled = self._statements.get(stmt)
+                if compiled is None:
+                    compiled = self._statements[stmt] = Statement(stmt, self.engine)
+        return compiled
+
+    def _connection(self) -> Any:
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            # A connection inherited across fork() belongs to the parent; never share it.
+            conn = self._raw_engine.raw_connection()
+            local.conn, local.pid = conn, os.getpid()
+        return conn
+
+    def read(self, fn: Callable[[Cursor], T]) -> T:
+        """Run ``fn`` outside a write transaction (SQLite WAL: sees the last commit)."""
+        conn = self._connection()
+        cursor = conn.cursor()
+        try:
+            return fn(Cursor(cursor))
+        finally:
+            cursor.close()
+            if not self.sqlite:
+                conn.rollback()  # end the implicit read transaction
+
+    def write(self, fn: Callable[[Cursor], T]) -> T:
+        """Run ``fn`` in one write transaction, re-running it when the database asks to."""
+        gate = self.gate.hold() if self.gate is not None else nullcontext()
+        with gate:
+            delay = 0.005
+            for attempt in range(1, self.attempts + 1):
+                conn = self._connection()
+                cursor = conn.cursor()
+                try:
+                    if self.sqlite:
+                        cursor.execute("BEGIN IMMEDIATE")
+                    result = fn(Cursor(cursor))
+                    conn.commit()
+                    return result
+                except BaseException as exc:
+                    _rollback(conn)
+                    if attempt == self.attempts or not _retryable(exc):
+                        raise
+                finally:
+                    cursor.close()
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")
+
+    def close_thread_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            conn.close()
+
+    def dispose(self) -> None:
+        self.close_thread_connection()
+        self._raw_engine.dispose()
+
+
+def _rollback(conn: Any) -> None:
+    try:
+        conn.rollback()
+    except Exception:  # the connection is broken: drop it, the next unit opens another
+        try:
+            conn.invalidate()
+        except Exception:
+            pass
