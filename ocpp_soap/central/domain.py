@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from . import hotpath
 from .commands import HAS_PENDING, Outbound
 from .endpoint import (
     SOURCE_FROM,
@@ -29,7 +30,7 @@ from .endpoint import (
     learn_endpoint,
 )
 from .errors import SecurityError
-from .idtags import id_tag_info
+from .idtags import CursorTags, id_tag_info
 from .metering import (
     SOURCE_METER_VALUES,
     SOURCE_STOP_TRANSACTION,
@@ -199,6 +200,25 @@ class CentralSystem(Outbound):
         self._seen(box, ctx, now)
         return box
 
+    #: The quick acceptance UPDATE (also run by ``hotpath`` on the driver's connection).
+    QUICK_SEEN = _QUICK_SEEN
+
+    def fast(self, stmt: Any) -> Any:
+        """``stmt`` compiled for this store's fast path (see ``storage.fastsql``)."""
+        return self.store.fast.statement(stmt)
+
+    def quick_accept_params(self, ctx: CallContextLike, now: datetime) -> dict[str, Any] | None:
+        """Parameters of the quick acceptance UPDATE, or None when it cannot apply (Basic auth
+        to check, no endpoint to compare, no version)."""
+        self._check_identity(ctx)
+        if getattr(ctx, "basic_auth_user", None) is not None:
+            return None
+        learned = self._endpoint_of(ctx)
+        if learned is None or not getattr(ctx, "version", None):
+            return None
+        return {"box_id": ctx.charge_box_id, "version": ctx.version,
+                "address": learned.address, "source": learned.source, "now": now}
+
     def _quick_accept(
         self, session: Session, ctx: CallContextLike, now: datetime, heartbeat: bool = False
     ) -> bool:
@@ -210,19 +230,9 @@ class CentralSystem(Outbound):
         This keeps a Heartbeat to a single statement; loading and flushing the ORM object cost
         several times more, on every message of every box.
         """
-        self._check_identity(ctx)
-        if getattr(ctx, "basic_auth_user", None) is not None:
+        params = self.quick_accept_params(ctx, now)
+        if params is None:
             return False
-        learned = self._endpoint_of(ctx)
-        if learned is None or not getattr(ctx, "version", None):
-            return False
-        params = {
-            "box_id": ctx.charge_box_id,
-            "version": ctx.version,
-            "address": learned.address,
-            "source": learned.source,
-            "now": now,
-        }
         result = session.execute(_QUICK_HEARTBEAT if heartbeat else _QUICK_SEEN, params)
         return result.rowcount == 1
 
@@ -304,6 +314,12 @@ class CentralSystem(Outbound):
     def boot(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         """BootNotification: registered → its status; unknown → the ``unknown_chargebox`` policy."""
         now = self.clock()
+        try:
+            status = hotpath.boot(self, ctx, payload, now)
+            return {"status": status, "currentTime": now,
+                    "interval": self.settings.heartbeat_interval}
+        except hotpath.Retry:
+            pass
 
         def work(session: Session) -> str:
             self._check_identity(ctx)
@@ -367,6 +383,10 @@ class CentralSystem(Outbound):
 
     def authorize(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()
+        try:
+            return {"idTagInfo": hotpath.authorize(self, ctx, payload.get("idTag"), now)}
+        except hotpath.Retry:
+            pass
 
         def work(session: Session) -> dict[str, Any]:
             if not self._quick_accept(session, ctx, now):
@@ -439,6 +459,15 @@ class CentralSystem(Outbound):
         reported = payload.get("transactionId")
         id_tag = payload.get("idTag")
         stopped = as_utc(payload.get("timestamp"))
+        try:
+            hotpath.stop_transaction(self, ctx, payload, now, stopped)
+            if not id_tag:
+                return {}
+            fast = self.store.fast
+            return {"idTagInfo": fast.read(lambda cur: id_tag_info(CursorTags(fast, cur),
+                                                                   id_tag, now))}
+        except hotpath.Retry:
+            pass
 
         def work(session: Session) -> dict[str, Any]:
             box = self._accepted_box(session, ctx, now)
@@ -500,6 +529,11 @@ class CentralSystem(Outbound):
         """Samples are kept even when the transactionId matches nothing (linked later by id)."""
         now = self.clock()
         reported = payload.get("transactionId")
+        try:
+            hotpath.meter_values(self, ctx, payload, now)
+            return {}
+        except hotpath.Retry:
+            pass
 
         def work(session: Session) -> None:
             if not self._quick_accept(session, ctx, now):
@@ -548,21 +582,27 @@ class CentralSystem(Outbound):
         now = self.clock()
         timestamp = as_utc(payload.get("timestamp")) or now
 
+        values = {
+            "charge_box_id": ctx.charge_box_id,
+            "connector_id": int(payload.get("connectorId", 0)),
+            "status": payload.get("status"),
+            "error_code": payload.get("errorCode"),
+            "info": payload.get("info"),
+            "vendor_id": payload.get("vendorId"),
+            "vendor_error_code": payload.get("vendorErrorCode"),
+            "timestamp": timestamp,
+            "received_at": now,
+        }
+        try:
+            hotpath.status_notification(self, ctx, values, now)
+            return {}
+        except hotpath.Retry:
+            pass
+
         def work(session: Session) -> None:
             if not self._quick_accept(session, ctx, now):
                 self._accepted_box(session, ctx, now)
                 session.flush()
-            values = {
-                "charge_box_id": ctx.charge_box_id,
-                "connector_id": int(payload.get("connectorId", 0)),
-                "status": payload.get("status"),
-                "error_code": payload.get("errorCode"),
-                "info": payload.get("info"),
-                "vendor_id": payload.get("vendorId"),
-                "vendor_error_code": payload.get("vendorErrorCode"),
-                "timestamp": timestamp,
-                "received_at": now,
-            }
             table = ConnectorStatus.__table__
             upsert(
                 session,

@@ -7,9 +7,10 @@ status, expiry, parent group, concurrent-transaction limit) are easier to prove 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .storage.models import IdTag, Transaction
@@ -23,14 +24,71 @@ STORED_STATUSES = (ACCEPTED, BLOCKED, EXPIRED, INVALID)
 _MAX_PARENT_DEPTH = 16
 
 
-def _own_status(tag: IdTag, now: datetime) -> str:
+def _own_status(tag: Any, now: datetime) -> str:
     status = tag.status if tag.status in STORED_STATUSES else INVALID
     if status == ACCEPTED and tag.expiry_date is not None and tag.expiry_date <= now:
         return EXPIRED
     return status
 
 
-def _group_status(session: Session, tag: IdTag, now: datetime) -> str:
+class TagSource(Protocol):
+    """Where the rules read tags from: the ORM session, or the fast path's cursor."""
+
+    def tag(self, id_tag: str) -> Any:
+        """The stored tag with exactly this key (attributes as on ``IdTag``), or None."""
+
+    def folded(self, id_tag: str) -> Any:
+        """A stored tag equal to ``id_tag`` ignoring case, or None."""
+
+    def active(self, id_tag: str, exclude_id: int | None) -> int:
+        """Open, accepted transactions of ``id_tag``."""
+
+
+class _SessionTags:
+    def __init__(self, session: Session, for_update: bool = False):
+        self.session, self.for_update = session, for_update
+
+    def tag(self, id_tag: str) -> Any:
+        return self.session.get(IdTag, id_tag, with_for_update=self.for_update)
+
+    def folded(self, id_tag: str) -> Any:
+        return self.session.execute(
+            select(IdTag).where(func.lower(IdTag.id_tag) == id_tag.lower()).limit(1)
+        ).scalars().first()
+
+    def active(self, id_tag: str, exclude_id: int | None) -> int:
+        return active_transactions(self.session, id_tag, exclude_id)
+
+
+_T = IdTag.__table__.c
+_TAG_COLUMNS = ("id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions")
+_TAG_BY_KEY = select(*(_T[c] for c in _TAG_COLUMNS)).where(_T.id_tag == bindparam("id_tag"))
+_TAG_FOLDED = select(*(_T[c] for c in _TAG_COLUMNS)).where(
+    func.lower(_T.id_tag) == bindparam("folded")).limit(1)
+
+
+class CursorTags:
+    """Tags read on the fast path's cursor (``storage.fastsql``): plain statements, no ORM."""
+
+    def __init__(self, fast: Any, cursor: Any):
+        self.fast, self.cursor = fast, cursor
+
+    def _row(self, stmt: Any, params: dict[str, Any]) -> Any:
+        row = self.cursor.first(self.fast.statement(stmt), params)
+        return None if row is None else SimpleNamespace(**dict(zip(_TAG_COLUMNS, row,
+                                                                   strict=True)))
+
+    def tag(self, id_tag: str) -> Any:
+        return self._row(_TAG_BY_KEY, {"id_tag": id_tag})
+
+    def folded(self, id_tag: str) -> Any:
+        return self._row(_TAG_FOLDED, {"folded": id_tag.lower()})
+
+    def active(self, id_tag: str, exclude_id: int | None) -> int:
+        raise NotImplementedError("the ConcurrentTx count runs on the ORM path (row lock)")
+
+
+def _group_status(tags: TagSource, tag: Any, now: datetime) -> str:
     """The tag's own status, overruled by any ancestor that is blocked or expired.
 
     A parent that is not stored is only a group label and does not block its children; a cycle
@@ -43,7 +101,7 @@ def _group_status(session: Session, tag: IdTag, now: datetime) -> str:
         status == ACCEPTED and parent_id and parent_id not in seen and len(seen) < _MAX_PARENT_DEPTH
     ):
         seen.add(parent_id)
-        parent = session.get(IdTag, parent_id)
+        parent = tags.tag(parent_id)
         if parent is None:
             break
         parent_status = _own_status(parent, now)
@@ -69,33 +127,32 @@ def active_transactions(session: Session, id_tag: str, exclude_id: int | None = 
 
 
 def id_tag_info(
-    session: Session,
+    session: Session | TagSource,
     id_tag: str | None,
     now: datetime,
     *,
     for_start: bool = False,
     exclude_transaction: int | None = None,
 ) -> dict[str, Any]:
-    """IdTagInfo (neutral shape) for ``id_tag``.
+    """IdTagInfo (neutral shape) for ``id_tag``, read from a session or another ``TagSource``.
 
     ConcurrentTx is only given for StartTransaction (``for_start``), as the 1.6 type table says;
     ``exclude_transaction`` keeps a retried StartTransaction from counting itself.
     """
     if not id_tag:
         return {"status": INVALID}
-    tag = session.get(IdTag, id_tag, with_for_update=for_start)
+    tags = _SessionTags(session, for_start) if isinstance(session, Session) else session
+    tag = tags.tag(id_tag)
     if tag is None:
         # IdToken is case-insensitive (OCPP 1.5 and 1.6 types): readers differ in the hex case
         # they print, so the exact key is tried first and the folded one after.
-        tag = session.execute(
-            select(IdTag).where(func.lower(IdTag.id_tag) == id_tag.lower()).limit(1)
-        ).scalars().first()
+        tag = tags.folded(id_tag)
     if tag is None:
         return {"status": INVALID}
     id_tag = tag.id_tag
-    status = _group_status(session, tag, now)
+    status = _group_status(tags, tag, now)
     if status == ACCEPTED and for_start and tag.max_active_transactions is not None:
-        if active_transactions(session, id_tag, exclude_transaction) >= tag.max_active_transactions:
+        if tags.active(id_tag, exclude_transaction) >= tag.max_active_transactions:
             status = CONCURRENT_TX
     info: dict[str, Any] = {"status": status}
     if tag.expiry_date is not None:
