@@ -24,6 +24,23 @@ def median_us(fn: Callable[[], Any], repeat: int = 7, number: int = 200) -> floa
     return statistics.median(runs)
 
 
+def interleaved_medians_us(fns: dict[str, Callable[[], Any]], repeat: int = 9,
+                           number: int = 200) -> dict[str, float]:
+    """Like ``median_us`` for several functions whose ratio is wanted: their runs alternate
+    (a, b, c, a, b, c …), so a burst of load from elsewhere on the machine lands on all of them
+    alike instead of skewing the ratio."""
+    for fn in fns.values():
+        fn()  # warm caches
+    runs: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            runs[name].append((time.perf_counter() - t0) / number * 1e6)
+    return {name: statistics.median(r) for name, r in runs.items()}
+
+
 def free_port() -> int:
     """A port the kernel has just found free on 127.0.0.1, for a server started as a process."""
     with socket.socket() as s:

@@ -32,7 +32,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench._common import machine, median_us, table, write_json  # noqa: E402
+from bench._common import interleaved_medians_us, machine, median_us, table, write_json  # noqa: E402
 from bench.apps import bare_spyne, lxml_floor  # noqa: E402
 from ocpp_soap.messages.examples import example  # noqa: E402
 from ocpp_soap.soap import client as client_mod  # noqa: E402
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     open_tx = [app.central.start_transaction(ctx, {
         "connectorId": 1, "idTag": "BENCHTAG", "meterStart": i,
         "timestamp": datetime.now(UTC)})["transactionId"]
-        for i in range(8 * (args.number + 1) + 2)]
+        for i in range(10 * (args.number + 1) + 2)]
 
     def stop_body(body: bytes) -> bytes:
         return body.replace(b">999999<", f">{open_tx.pop()}<".encode())
@@ -113,9 +113,11 @@ def main(argv=None) -> int:
     rows = []
     for name, body in reqs.items():
         fresh = (lambda b=body: stop_body(b)) if name == "StopTransaction" else (lambda b=body: b)
-        project = median_us(lambda fresh=fresh: call(app, fresh()), number=args.number)
-        spyne = median_us(lambda body=body: call(spyne_app, body, "/"), number=args.number)
-        lx = median_us(lambda body=body: call(floor, body, "/"), number=args.number)
+        m = interleaved_medians_us({
+            "project": lambda fresh=fresh: call(app, fresh()),
+            "spyne": lambda body=body: call(spyne_app, body, "/"),
+            "lxml": lambda body=body: call(floor, body, "/")}, number=args.number)
+        project, spyne, lx = m["project"], m["spyne"], m["lxml"]
         rows.append({"message": name, "project_us": project, "spyne_us": spyne, "lxml_us": lx,
                      "project/spyne": project / spyne, "project/lxml": project / lx})
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 WSA_ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
@@ -126,6 +127,7 @@ def _complete_host(address: str, peer: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, parts.fragment))
 
 
+@lru_cache(maxsize=8192)
 def learn_endpoint(
     from_address: str | None,
     reply_to: str | None,
@@ -133,7 +135,11 @@ def learn_endpoint(
     default_port: int,
     default_path: str,
 ) -> LearnedEndpoint | None:
-    """Apply rules 1–3 to one message; ``peer`` is already proxy-resolved (``client_address``)."""
+    """Apply rules 1–3 to one message; ``peer`` is already proxy-resolved (``client_address``).
+
+    A pure function of its arguments, asked on every message with the same ones by each box:
+    the answers are cached (URL and IP parsing cost more than the rest of a Heartbeat's domain
+    work)."""
     candidate = (from_address or "").strip()
     if candidate and candidate not in _NOT_AN_ENDPOINT:
         completed = _complete_host(candidate, peer)

@@ -185,10 +185,16 @@ class ServiceSchema:
     operations: tuple[Operation, ...]
     header_element: str = "chargeBoxIdentity"
     _by_name: dict[str, Operation] = field(default_factory=dict, compare=False, repr=False)
+    _by_element: dict[str, tuple[Operation, str]] = field(default_factory=dict, compare=False,
+                                                          repr=False)
 
     def __post_init__(self) -> None:
         for op in self.operations:
             self._by_name[op.name] = op
+        # Every incoming message is looked up by its body element: one dict, built once.
+        for op in reversed(self.operations):
+            self._by_element[op.response_element] = (op, "response")
+            self._by_element[op.request_element] = (op, "request")
 
     def operation(self, name: str) -> Operation:
         return self._by_name[name]
@@ -198,12 +204,7 @@ class ServiceSchema:
 
     def by_element(self, element: str) -> tuple[Operation, str] | None:
         """(operation, "request"|"response") for a body element's local name."""
-        for op in self.operations:
-            if op.request_element == element:
-                return op, "request"
-            if op.response_element == element:
-                return op, "response"
-        return None
+        return self._by_element.get(element)
 
     def types(self) -> Iterator[Restricted | Complex]:
         """Every named type this service uses, each once, dependencies first."""

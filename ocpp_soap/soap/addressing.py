@@ -7,6 +7,7 @@ replies carry Action (``/OpResponse``), MessageID, RelatesTo (the request's Mess
 
 from __future__ import annotations
 
+import copy
 import uuid
 
 from lxml import etree
@@ -53,10 +54,8 @@ def add_request_headers(header: etree._Element, action: str, to: str, from_addre
     return message_id
 
 
-def add_reply_headers(header: etree._Element, action: str, relates_to: str | None,
-                      from_address: str | None = None) -> str:
-    """Append the reply set; return the reply's MessageID."""
-    message_id = new_message_id()
+def _build_reply_headers(header: etree._Element, action: str, message_id: str,
+                         relates_to: str | None, from_address: str | None) -> None:
     _wsa(header, "Action", action, must_understand=True)
     _wsa(header, "MessageID", message_id)
     if relates_to:
@@ -64,4 +63,32 @@ def add_reply_headers(header: etree._Element, action: str, relates_to: str | Non
     if from_address:
         _endpoint(header, "From", from_address)
     _wsa(header, "To", WSA_ANONYMOUS, must_understand=True)
+
+
+# Every reply carries the same few header elements; copying a built set (in C) and filling in
+# its texts costs a third of building each element with its namespace map again.
+_REPLY_TEMPLATES: dict[tuple[bool, bool], list[etree._Element]] = {}
+
+
+def add_reply_headers(header: etree._Element, action: str, relates_to: str | None,
+                      from_address: str | None = None) -> str:
+    """Append the reply set; return the reply's MessageID."""
+    message_id = new_message_id()
+    key = (bool(relates_to), bool(from_address))
+    template = _REPLY_TEMPLATES.get(key)
+    if template is None:
+        scratch = etree.Element(header.tag)
+        _build_reply_headers(scratch, "-", "-", "-" if relates_to else None,
+                             "-" if from_address else None)
+        template = _REPLY_TEMPLATES.setdefault(key, list(scratch))
+    elements = [copy.copy(t) for t in template]
+    elements[0].text = action
+    elements[1].text = message_id
+    i = 2
+    if relates_to:
+        elements[i].text = relates_to
+        i += 1
+    if from_address:
+        elements[i][0].text = from_address
+    header.extend(elements)
     return message_id

@@ -86,6 +86,8 @@ def _text(el: etree._Element | None) -> str | None:
     if el is None:
         return None
     # WS-A values come with whitespace and line breaks from some stacks (izivia StopTransaction).
+    if len(el) == 0:  # the usual case: one text node, no children or comments
+        return (el.text or "").strip() or None
     return "".join(el.itertext()).strip() or None
 
 
@@ -141,16 +143,17 @@ def decompose(root: etree._Element) -> IncomingEnvelope:
 
 def _read_headers(env: IncomingEnvelope, header: etree._Element) -> None:
     for h in header:
-        if not isinstance(h.tag, str):
+        tag = h.tag
+        if not isinstance(tag, str):
             continue
-        q = etree.QName(h)
-        local = q.localname
+        namespace, _, local = tag[1:].rpartition("}") if tag[0] == "{" else ("", "", tag)
+        namespace = namespace or None
         if local.lower() == "chargeboxidentity":
             # OCPP-S 3.3: the header name is case-insensitive; its namespace should be the
             # service's own, but real stacks put it in the Cs or Cp namespace of the other role.
             env.charge_box_id = _text(h)
-            env.charge_box_id_namespace = q.namespace
-        elif q.namespace == WSA_NS:
+            env.charge_box_id_namespace = namespace
+        elif namespace == WSA_NS:
             if local == "Action":
                 env.action = _text(h)
             elif local == "MessageID":

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from io import BytesIO
 
 from lxml import etree
-from werkzeug.datastructures import Headers
 
 from ocpp_soap.soap import wsdlgen
 from ocpp_soap.soap.addressing import FAULT_ACTION, add_reply_headers
@@ -343,11 +342,9 @@ def _basic_auth(environ) -> tuple[str | None, str | None]:
 
 
 def _http_headers(environ) -> dict[str, str]:
-    h = Headers()
-    for k, v in environ.items():
-        if k.startswith("HTTP_"):
-            h.add(k[5:].replace("_", "-").title(), v)
-    return dict(h)
+    """The request's HTTP headers by their usual names (a WSGI environ holds each name once)."""
+    return {k[5:].replace("_", "-").title(): v for k, v in environ.items()
+            if k.startswith("HTTP_")}
 
 
 def _request_url(environ) -> str:
