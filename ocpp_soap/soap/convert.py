@@ -23,7 +23,7 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _simple_out(t: Builtin | Restricted, value: Any) -> Any:
+def simple_out(t: Builtin | Restricted, value: Any) -> Any:
     base = t.base.name if isinstance(t, Restricted) else t.name
     if base == "dateTime":
         if isinstance(value, str):
@@ -73,4 +73,4 @@ def _field_out(owner: Complex, f: Field, value: Any, models: ModelSet) -> Any:
         else:
             item.value = str(value)
         return item
-    return _simple_out(t, value)
+    return simple_out(t, value)

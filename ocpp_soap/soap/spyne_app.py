@@ -28,6 +28,7 @@ from ocpp_soap.soap.faults import InternalError, NotSupported, OcppFault, fault_
 from ocpp_soap.soap.spyne_models import models
 from ocpp_soap.soap.versions import SOAP12_NS
 from ocpp_soap.soap.xmlmap import element_to_dict
+from ocpp_soap.soap.xmlout import LeanReply, Unsupported, write_complex
 
 log = logging.getLogger("ocpp_soap.wire")
 # Spyne logs every client fault with a traceback at ERROR; our own log line says it better.
@@ -48,9 +49,13 @@ ENV_REPLY_FROM = "ocpp_soap.reply_from"
 class OcppSoap12(Soap12):
     """Soap12 reading a pre-parsed envelope and writing OCPP-S faults and WS-A reply headers."""
 
-    def __init__(self, ocpp_ns: str, **kwargs: Any):
+    def __init__(self, ocpp_ns: str, model_set: Any = None, **kwargs: Any):
         super().__init__(cleanup_namespaces=True, **kwargs)
         self.ocpp_ns = ocpp_ns
+        self.model_set = model_set
+        #: Write successful replies with ``xmlout`` (same bytes, without Spyne's object
+        #: mapping); False makes Spyne write them all (the byte-equality test compares both).
+        self.lean = True
 
     def create_in_document(self, ctx, charset=None):
         incoming = ctx.transport.req_env.get(ENV_ENVELOPE)
@@ -85,7 +90,11 @@ class OcppSoap12(Soap12):
         return "500 Internal Server Error"
 
     def serialize(self, ctx, message):
-        super().serialize(ctx, message)
+        if not self._serialize_lean(ctx):
+            out = ctx.out_object[0] if ctx.out_error is None and ctx.out_object else None
+            if isinstance(out, LeanReply):
+                ctx.out_object = [convert.from_dict(out.data, out.type, self.model_set)]
+            super().serialize(ctx, message)
         env = ctx.transport.req_env
         incoming = env.get(ENV_ENVELOPE)
         call: CallContext | None = env.get(ENV_CALL)
@@ -109,6 +118,28 @@ class OcppSoap12(Soap12):
             action = incoming.operation.response_action if incoming else FAULT_ACTION
         add_reply_headers(header, action, incoming.message_id if incoming else None,
                           env.get(ENV_REPLY_FROM))
+
+
+    def _serialize_lean(self, ctx) -> bool:
+        """Write a successful reply's envelope and body ourselves; False when Spyne must."""
+        if not self.lean or ctx.out_error is not None or not ctx.out_object:
+            return False
+        reply = ctx.out_object[0]
+        if not isinstance(reply, LeanReply):
+            return False
+        self.event_manager.fire_event("before_serialize", ctx)
+        doc = etree.Element(f"{{{SOAP12_NS}}}Envelope",
+                            nsmap={"soap12env": SOAP12_NS, "tns": self.ocpp_ns})
+        body = etree.SubElement(doc, f"{{{SOAP12_NS}}}Body")
+        message = ctx.descriptor.out_message
+        try:
+            write_complex(body, f"{{{self.ocpp_ns}}}{message.Attributes.sub_name}",
+                          self.ocpp_ns, reply.data, reply.type)
+        except Unsupported:
+            return False
+        ctx.out_document, ctx.out_body_doc = doc, body
+        self.event_manager.fire_event("after_serialize", ctx)
+        return True
 
 
 def _translate(exc: BaseException, translator: ErrorTranslator | None) -> OcppFault:
@@ -149,7 +180,7 @@ def build_application(version: str, service: str, handlers: dict[str, Handler],
             except Exception as exc:  # every failure leaves as a SOAP fault
                 raise _translate(exc, translator) from exc
             wire = adapters.from_neutral(version, op.name, adapters.RESPONSE, result or {})
-            return convert.from_dict(wire, op.response, ms)
+            return LeanReply(wire, op.response)
 
         options = dict(
             _body_style="bare",
@@ -175,7 +206,7 @@ def build_application(version: str, service: str, handlers: dict[str, Handler],
         [service_cls],
         tns=ms.ns,
         name=service,
-        in_protocol=OcppSoap12(ms.ns, validator=None),
-        out_protocol=OcppSoap12(ms.ns),
+        in_protocol=OcppSoap12(ms.ns, ms, validator=None),
+        out_protocol=OcppSoap12(ms.ns, ms),
     )
     return WsgiApplication(app, max_content_length=64 * 1024 * 1024)
