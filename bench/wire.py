@@ -26,8 +26,10 @@ import argparse  # noqa: E402
 import io  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -79,42 +81,50 @@ def call(app, body: bytes, path: str = "/ocpp/1.6/CentralSystemService") -> byte
     return out
 
 
+def project_app(tmp: str, stops: int) -> tuple[Any, Callable[[str], bytes]]:
+    """The Central System on a SQLite file in ``tmp``, booted box BENCH-1, and ``body_for(name)``
+    giving the next request of each message to send it.
+
+    Each StopTransaction closes a transaction of its own, as on a real system (stopping the same
+    one again takes the "repeated stop" path, which compares against what is stored): ``stops``
+    transactions are opened beforehand, one per StopTransaction the caller will send.
+    """
+    from ocpp_soap.central.wsgi import create_app
+
+    app = create_app(db_url=f"sqlite:///{tmp}/cs.db", unknown_chargebox="accept")
+    reqs = requests_for("BENCH-1")
+    call(app, reqs["BootNotification"])
+    app.central.admin.add_tag("BENCHTAG", max_active_transactions=10**9)
+    ctx = CallContext("BENCH-1", VERSION, SERVICE, "StartTransaction",
+                      from_address="http://127.0.0.1:8280/ocpp/ChargePointService",
+                      peer="127.0.0.1")
+    open_tx = [app.central.start_transaction(ctx, {
+        "connectorId": 1, "idTag": "BENCHTAG", "meterStart": i,
+        "timestamp": datetime.now(UTC)})["transactionId"] for i in range(stops)]
+
+    def body_for(name: str) -> bytes:
+        if name == "StopTransaction":
+            return reqs[name].replace(b">999999<", f">{open_tx.pop()}<".encode())
+        return reqs[name]
+
+    return app, body_for
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--number", type=int, default=200)
     args = ap.parse_args(argv)
 
-    from ocpp_soap.central.wsgi import create_app
-
     tmp = tempfile.mkdtemp(prefix="ocpp-bench-")
-    app = create_app(db_url=f"sqlite:///{tmp}/cs.db", unknown_chargebox="accept")
+    app, body_for = project_app(tmp, 10 * (args.number + 1) + 2)
     reqs = requests_for("BENCH-1")
-    call(app, reqs["BootNotification"])
-    start = OcppClient(VERSION, SERVICE, "BENCH-1", "http://x").build(
-        "StartTransaction", dict(example(VERSION, SERVICE, "StartTransaction")[0],
-                                 idTag="BENCHTAG", reservationId=None))[0]
-    app.central.admin.add_tag("BENCHTAG", max_active_transactions=10**9)
-    call(app, start)
     spyne_app, floor = bare_spyne(), lxml_floor()
-    # Each StopTransaction closes a transaction of its own, as on a real system (stopping the
-    # same one again takes the "repeated stop" path, which compares against what is stored).
-    ctx = CallContext("BENCH-1", VERSION, SERVICE, "StartTransaction",
-                      from_address="http://127.0.0.1:8280/ocpp/ChargePointService",
-                      peer="127.0.0.1")
-    open_tx = [app.central.start_transaction(ctx, {
-        "connectorId": 1, "idTag": "BENCHTAG", "meterStart": i,
-        "timestamp": datetime.now(UTC)})["transactionId"]
-        for i in range(10 * (args.number + 1) + 2)]
-
-    def stop_body(body: bytes) -> bytes:
-        return body.replace(b">999999<", f">{open_tx.pop()}<".encode())
 
     rows = []
     for name, body in reqs.items():
-        fresh = (lambda b=body: stop_body(b)) if name == "StopTransaction" else (lambda b=body: b)
         m = interleaved_medians_us({
-            "project": lambda fresh=fresh: call(app, fresh()),
+            "project": lambda name=name: call(app, body_for(name)),
             "spyne": lambda body=body: call(spyne_app, body, "/"),
             "lxml": lambda body=body: call(floor, body, "/")}, number=args.number)
         project, spyne, lx = m["project"], m["spyne"], m["lxml"]

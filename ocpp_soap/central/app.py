@@ -83,7 +83,8 @@ class CentralApp:
                                    on_queued=self.note_pending)
         self._pending_boxes: set[str] = set()
         self._pending_read_at = float("-inf")
-        handlers = build_handlers(self.central)
+        #: Operation name → handler; the Spyne methods look theirs up here on every call.
+        self.handlers = handlers = build_handlers(self.central)
         wire = EndpointOptions(strict=self.options.strict, max_body=self.options.max_body)
         apps = {v: build_application(v, CENTRAL, handlers, _translate) for v in VERSIONS}
         self.endpoints = {
