@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint wsdl samples bench clean
+.PHONY: venv test demo lint wsdl samples bench profile clean
 
 venv: $(STAMP)
 
@@ -34,10 +34,19 @@ samples: venv
 demo: venv
 	$(BIN)/python -m ocpp_soap.demo
 
+# Figures, not tests (bench/README.md says how to read them); JSON copies land in bench/last/.
 bench: venv
-	$(BIN)/python bench/wire.py
-	$(BIN)/python bench/http.py
-	$(BIN)/python bench/fleet.py
+	mkdir -p bench/last
+	$(BIN)/python bench/wire.py --json bench/last/wire.json
+	$(BIN)/python bench/profile.py --json bench/last/profile.json
+	$(BIN)/python bench/http.py --json bench/last/http.json
+	$(BIN)/python bench/fleet.py --json bench/last/fleet.json
+
+# Where a gunicorn worker's time goes under HTTP load (py-spy, installed here on first use).
+profile: venv
+	test -x $(BIN)/py-spy || $(BIN)/pip install -q 'py-spy>=0.3.14'
+	$(BIN)/python bench/spy.py --mix heartbeat
+	$(BIN)/python bench/spy.py --mix mixed
 
 clean:
 	rm -rf $(VENV) build *.egg-info
