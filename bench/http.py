@@ -5,6 +5,10 @@ time and reports requests/s, p50/p95/p99 latency and errors; then the same mix a
 maximum rate, for latency under normal load. The same run measures the bare Spyne service and the
 lxml handler (``bench/apps.py``) under the same server, so the figures sit side by side.
 
+The load processes use the lean raw-socket client of ``bench/_loadgen.py`` (requests built once as
+bytes), since they share the cores with the server; ``client_cpu_us`` is their CPU time (user and
+system, the loopback TCP work included) per request, so a reader can tell what the load took.
+
 Run: ``python bench/http.py [--duration 8] [--clients 3] [--json FILE]``.
 """
 
@@ -19,7 +23,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse  # noqa: E402
-import http.client  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
@@ -29,14 +32,17 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from itertools import accumulate  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import free_port, machine, table, write_json  # noqa: E402
+from bench._loadgen import Client, ProtocolError  # noqa: E402
 
 PATH = "/ocpp/1.6/CentralSystemService"
+CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 MIXES = {
     "heartbeat": [("Heartbeat", 1.0)],
     "mixed": [("Heartbeat", 0.70), ("MeterValues", 0.20), ("StatusNotification", 0.04),
@@ -98,52 +104,75 @@ def envelopes(box: str) -> dict:
     return out
 
 
+STALL_S = 30.0  # how long past the run's end a load process waits for a reply that does not come
+
+
+def _stalled(signum, frame) -> None:
+    raise TimeoutError(f"no reply {STALL_S:g} s after the load's end")
+
+
 def worker(port: int, box: str, mix: str, duration: float, rate: float | None, queue) -> None:
-    """One load process: keep-alive requests for ``duration`` s, optionally paced to ``rate``/s."""
+    """One load process: keep-alive requests for ``duration`` s, optionally paced to ``rate``/s.
+
+    Requests go through the lean client of ``bench/_loadgen.py``, built once as bytes; the CPU time
+    the process spends in the timed loop is reported with the latencies (``client_cpu_us``)."""
     bodies = envelopes(box)
-    headers = {"Content-Type": "application/soap+xml; charset=utf-8"}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", PATH, bodies["BootNotification"], headers)
-    conn.getresponse().read()
+    # Blocking sockets without a timeout per read (cheaper, see bench/_loadgen.py); one alarm ends
+    # a wait for a reply that does not come instead.
+    client = Client("127.0.0.1", port)
+    signal.signal(signal.SIGALRM, _stalled)
+    signal.setitimer(signal.ITIMER_REAL, duration + STALL_S)
+    requests = {op: client.request(PATH, body, CONTENT_TYPE) for op, body in bodies.items()}
+    client.exchange(requests["BootNotification"])
     ops, weights = zip(*MIXES[mix], strict=True)
+    cum_weights = list(accumulate(weights))  # what ``choices(ops, weights)`` builds per call
+    choices = random.Random(box).choices
+    exchange = client.exchange
     latencies: list[float] = []
+    record = latencies.append
+    perf_counter = time.perf_counter
     errors = 0
     tx_id = None
-    rnd = random.Random(box)
-    start = time.perf_counter()
+    tx_requests = {}  # MeterValues and StopTransaction naming ``tx_id``, built once per transaction
+    start = perf_counter()
+    cpu_start = time.process_time()
     next_at = start
     while True:
-        now = time.perf_counter()
+        now = perf_counter()
         if now - start >= duration:
             break
         if rate:
             if now < next_at:
                 time.sleep(next_at - now)
             next_at += 1.0 / rate
-        op = rnd.choices(ops, weights)[0]
+        op = choices(ops, cum_weights=cum_weights)[0]
         if op == "StopTransaction" and tx_id is None:
             op = "StartTransaction"
-        body = bodies[op]
+        request = requests[op]
         if op in ("MeterValues", "StopTransaction") and tx_id is not None:
-            body = body.replace(b">999999<", f">{tx_id}<".encode())
-        t0 = time.perf_counter()
+            request = tx_requests.get(op)
+            if request is None:
+                body = bodies[op].replace(b">999999<", f">{tx_id}<".encode())
+                request = tx_requests[op] = client.request(PATH, body, CONTENT_TYPE)
+        t0 = perf_counter()
         try:
-            conn.request("POST", PATH, body, headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            if resp.status != 200:
+            status, data = exchange(request)
+            if status != 200:
                 errors += 1
             elif op == "StartTransaction":
                 m = re.search(rb"transactionId>(\d+)<", data)
                 tx_id = int(m.group(1)) if m else None
+                tx_requests = {}
             elif op == "StopTransaction":
                 tx_id = None
-        except (OSError, http.client.HTTPException):
-            errors += 1
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        latencies.append(time.perf_counter() - t0)
-    queue.put((latencies, errors, time.perf_counter() - start))
+        except (OSError, ProtocolError):
+            errors += 1  # the client has closed the connection; the next request opens one
+        record(perf_counter() - t0)
+    cpu = time.process_time() - cpu_start
+    elapsed = perf_counter() - start
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    client.close()
+    queue.put((latencies, errors, elapsed, cpu))
 
 
 def load(port: int, mix: str, duration: float, clients: int, rate: float | None = None) -> dict:
@@ -160,8 +189,10 @@ def load(port: int, mix: str, duration: float, clients: int, rate: float | None 
     errors = sum(r[1] for r in results)
     elapsed = max(r[2] for r in results)
     q_ = statistics.quantiles(lat, n=100) if len(lat) > 100 else [float("nan")] * 99
+    cpu = sum(r[3] for r in results)
     return {"requests": len(lat), "errors": errors, "req_per_s": len(lat) / elapsed,
-            "p50_ms": q_[49] * 1000, "p95_ms": q_[94] * 1000, "p99_ms": q_[98] * 1000}
+            "p50_ms": q_[49] * 1000, "p95_ms": q_[94] * 1000, "p99_ms": q_[98] * 1000,
+            "client_cpu_us": cpu / len(lat) * 1e6 if lat else float("nan")}
 
 
 def main(argv=None) -> int:
@@ -198,7 +229,7 @@ def main(argv=None) -> int:
     print(f"gunicorn, 2 {kind}, SQLite file; {args.clients} keep-alive load processes on "
           f"the same machine ({os.cpu_count()} cores), {args.duration:g} s each\n")
     print(table(rows, ["app", "mix", "load", "req_per_s", "p50_ms", "p95_ms", "p99_ms",
-                       "errors", "requests"]))
+                       "errors", "requests", "client_cpu_us"]))
     write_json(args.json, {"machine": machine(), "duration_s": args.duration,
                            "clients": args.clients, "rows": rows})
     return 0
