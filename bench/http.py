@@ -24,6 +24,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse  # noqa: E402
 import multiprocessing as mp  # noqa: E402
+import queue  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
@@ -182,7 +183,14 @@ def load(port: int, mix: str, duration: float, clients: int, rate: float | None 
              for i in range(clients)]
     for p in procs:
         p.start()
-    results = [q.get() for _ in procs]
+    results = []
+    for _ in procs:
+        try:  # a load process that died (say, its first BootNotification failed) never reports
+            results.append(q.get(timeout=duration + 90))
+        except queue.Empty:
+            for p in procs:
+                p.kill()
+            raise RuntimeError("a load process stopped without reporting; see its error above")
     for p in procs:
         p.join()
     lat = sorted(x for r in results for x in r[0])
