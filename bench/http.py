@@ -190,7 +190,8 @@ def load(port: int, mix: str, duration: float, clients: int, rate: float | None 
         except queue.Empty:
             for p in procs:
                 p.kill()
-            raise RuntimeError("a load process stopped without reporting; see its error above")
+            raise RuntimeError("a load process stopped without reporting; see its error "
+                               "above") from None
     for p in procs:
         p.join()
     lat = sorted(x for r in results for x in r[0])
