@@ -13,6 +13,11 @@ frame that belongs to a known layer:
 - ``gunicorn``: the server (accepting, reading and writing HTTP, the worker loop);
 - ``other``: whatever is left (the interpreter's own frames, logging …).
 
+Not work, and left out of those shares: gunicorn 26 and later close every connection gracefully
+(RFC 9112 9.6: half-close, then read until the client closes, up to 2 s). py-spy cannot tell that
+wait from work, so its samples are counted apart as ``linger`` (the share of all samples the
+worker spent waiting for the client's close).
+
 Needs py-spy (``make profile`` installs it). Run:
 ``python bench/spy.py [--mix mixed] [--duration 10] [--clients 3] [--json FILE]``.
 """
@@ -40,6 +45,7 @@ from bench._common import free_port, machine, table, write_json  # noqa: E402
 from bench.http import MIXES, _register_tag, load, start_server, stop_server  # noqa: E402
 
 LAYERS = ("database", "spyne", "zeep", "front", "domain", "gunicorn", "other")
+LINGER = "close_graceful (gunicorn/util.py"
 _FILE = re.compile(r"\(([^():]+):\d+\)$")
 
 
@@ -69,14 +75,21 @@ def charge(stack: str) -> str:
 
 
 def breakdown(raw: str) -> dict[str, float]:
-    """Shares (%) per layer from py-spy's raw (collapsed) output."""
+    """Shares (%) per layer of the busy samples in py-spy's raw (collapsed) output, plus the
+    share of all samples spent lingering for the client's close."""
     counts: collections.Counter[str] = collections.Counter()
+    linger = 0
     for line in raw.splitlines():
         stack, _, n = line.rpartition(" ")
-        if stack and n.isdigit():
+        if not (stack and n.isdigit()):
+            continue
+        if stack.rsplit(";", 1)[-1].startswith(LINGER):  # blocked in recv, not working
+            linger += int(n)
+        else:
             counts[charge(stack)] += int(n)
-    total = sum(counts.values()) or 1
-    return {layer: 100.0 * counts[layer] / total for layer in LAYERS} | {"samples": total}
+    busy = sum(counts.values()) or 1
+    return ({layer: 100.0 * counts[layer] / busy for layer in LAYERS}
+            | {"samples": busy + linger, "linger": 100.0 * linger / ((busy + linger) or 1)})
 
 
 def worker_pids(master: int) -> list[int]:
@@ -119,12 +132,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         shares = breakdown(out.read_text())
         rows.append({"mix": args.mix, "req_per_s": result.get("req_per_s", 0.0),
-                     **{f"{k}_pct": shares[k] for k in LAYERS}, "samples": shares["samples"]})
+                     **{f"{k}_pct": shares[k] for k in LAYERS}, "linger_pct": shares["linger"],
+                     "samples": shares["samples"]})
     finally:
         stop_server(proc)
     print(f"One gunicorn worker's on-CPU samples by layer, {args.mix} load, "
           f"{args.duration:g} s, {args.clients} load processes (2 cores)\n")
-    print(table(rows, ["mix", "req_per_s", *[f"{k}_pct" for k in LAYERS], "samples"]))
+    print(table(rows, ["mix", "req_per_s", *[f"{k}_pct" for k in LAYERS], "linger_pct",
+                       "samples"]))
+    print("\n*_pct: shares of the worker's busy samples; linger_pct: share of all its samples "
+          "spent waiting for the client to close (gunicorn >= 26)")
     write_json(args.json, {"machine": machine(), "rows": rows})
     return 0
 
