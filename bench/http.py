@@ -51,13 +51,19 @@ MIXES = {
 }
 
 
+# The workers ``ocpp-soap central serve`` runs (gunicorn's sync/gthread without the wait for the
+# client's close), for every app measured, so the three share one server.
+WORKERS = {False: "ocpp_soap.central.workers.PromptSyncWorker",
+           True: "ocpp_soap.central.workers.PromptThreadWorker"}
+
+
 def start_server(target: str, port: int, db: str, workers: int = 2,
                  threads: int = 1) -> subprocess.Popen:
     env = dict(os.environ, OCPP_SOAP_DB=db, OCPP_SOAP_UNKNOWN_CHARGEBOX="accept",
                PYTHONPATH=str(ROOT))
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
-        [gunicorn, "-w", str(workers), "-k", "gthread" if threads > 1 else "sync",
+        [gunicorn, "-w", str(workers), "-k", WORKERS[threads > 1],
          "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
          "--log-level", "warning", target],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

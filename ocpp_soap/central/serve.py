@@ -10,8 +10,10 @@ mode with the store's retrying short transactions is safe with several worker pr
 The price of sync workers: a CS→CP command sent *from a worker* (the HTTP API) holds that worker
 until the charge point answers or the command timeout passes. Measured: 20 API commands at once to
 a charge point that never answers, 2 sync workers, 1 s timeout → chargers waited up to ~8.5 s.
-``--threads N`` (N > 1) switches to gunicorn's threaded workers (gthread): with 2×16 threads the
-same 20 commands left every charger request under a second (tests/central/test_e2e_reliability).
+``--threads N`` (N > 1) switches to gunicorn's threaded workers (gthread): with 2×32 threads two
+waves of 50 such commands each time out together and every charger request is answered within a
+second meanwhile (tests/central/test_e2e_hanging). Size N so that workers × N exceeds the commands
+that may hang at once.
 Use it when operators send commands through the API to boxes that may hang; the CLI's ``call``
 sends from its own process and never takes a worker. The worker timeout is always set above the
 command timeout so gunicorn never kills a worker that is merely waiting for a charger.
@@ -161,7 +163,9 @@ class CentralServer(BaseApplication):
         cfg = {
             "bind": [bind_address(plan.host, plan.port)],
             "workers": plan.workers,
-            "worker_class": "gthread" if plan.threads > 1 else "sync",
+            # gunicorn's sync/gthread workers, minus the wait for the client's close (workers.py).
+            "worker_class": ("ocpp_soap.central.workers.PromptThreadWorker" if plan.threads > 1
+                             else "ocpp_soap.central.workers.PromptSyncWorker"),
             "threads": plan.threads,
             # A worker waiting for a charge point's answer is busy, not hung.
             "timeout": int(max(30, self.central_settings.command_timeout + 30)),
