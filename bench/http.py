@@ -240,7 +240,8 @@ def main(argv=None) -> int:
                 rows.append({"app": name, "mix": mix, "load": "50% of max", **half})
             finally:
                 stop_server(proc)
-    kind = f"gthread workers x {args.threads} threads" if args.threads > 1 else "sync workers"
+    kind = (f"gthread workers x {args.threads} threads" if args.threads > 1
+            else "sync workers (serve's prompt-close PromptSyncWorker)")
     print(f"gunicorn, 2 {kind}, SQLite file; {args.clients} keep-alive load processes on "
           f"the same machine ({os.cpu_count()} cores), {args.duration:g} s each\n")
     print(table(rows, ["app", "mix", "load", "req_per_s", "p50_ms", "p95_ms", "p99_ms",

@@ -16,7 +16,8 @@ frame that belongs to a known layer:
 Not work, and left out of those shares: gunicorn 26 and later close every connection gracefully
 (RFC 9112 9.6: half-close, then read until the client closes, up to 2 s). py-spy cannot tell that
 wait from work, so its samples are counted apart as ``linger`` (the share of all samples the
-worker spent waiting for the client's close).
+worker spent waiting for the client's close); so are those of the worker waiting in ``select``
+for the next connection, as ``idle``.
 
 Needs py-spy (``make profile`` installs it). Run:
 ``python bench/spy.py [--mix mixed] [--duration 10] [--clients 3] [--json FILE]``.
@@ -46,6 +47,7 @@ from bench.http import MIXES, _register_tag, load, start_server, stop_server  # 
 
 LAYERS = ("database", "spyne", "zeep", "front", "domain", "gunicorn", "other")
 LINGER = "close_graceful (gunicorn/util.py"
+IDLE = "SyncWorker.wait (gunicorn/workers/sync.py"
 _FILE = re.compile(r"\(([^():]+):\d+\)$")
 
 
@@ -78,18 +80,23 @@ def breakdown(raw: str) -> dict[str, float]:
     """Shares (%) per layer of the busy samples in py-spy's raw (collapsed) output, plus the
     share of all samples spent lingering for the client's close."""
     counts: collections.Counter[str] = collections.Counter()
-    linger = 0
+    waits: collections.Counter[str] = collections.Counter()
     for line in raw.splitlines():
         stack, _, n = line.rpartition(" ")
         if not (stack and n.isdigit()):
             continue
-        if stack.rsplit(";", 1)[-1].startswith(LINGER):  # blocked in recv, not working
-            linger += int(n)
+        leaf = stack.rsplit(";", 1)[-1]
+        if leaf.startswith(LINGER):  # blocked in recv for the client's close, not working
+            waits["linger"] += int(n)
+        elif leaf.startswith(IDLE):  # blocked in select for the next connection
+            waits["idle"] += int(n)
         else:
             counts[charge(stack)] += int(n)
     busy = sum(counts.values()) or 1
+    every = busy + sum(waits.values())
     return ({layer: 100.0 * counts[layer] / busy for layer in LAYERS}
-            | {"samples": busy + linger, "linger": 100.0 * linger / ((busy + linger) or 1)})
+            | {"samples": every, "linger": 100.0 * waits["linger"] / every,
+               "idle": 100.0 * waits["idle"] / every})
 
 
 def worker_pids(master: int) -> list[int]:
@@ -133,15 +140,16 @@ def main(argv: list[str] | None = None) -> int:
         shares = breakdown(out.read_text())
         rows.append({"mix": args.mix, "req_per_s": result.get("req_per_s", 0.0),
                      **{f"{k}_pct": shares[k] for k in LAYERS}, "linger_pct": shares["linger"],
+                     "idle_pct": shares["idle"],
                      "samples": shares["samples"]})
     finally:
         stop_server(proc)
     print(f"One gunicorn worker's on-CPU samples by layer, {args.mix} load, "
           f"{args.duration:g} s, {args.clients} load processes (2 cores)\n")
     print(table(rows, ["mix", "req_per_s", *[f"{k}_pct" for k in LAYERS], "linger_pct",
-                       "samples"]))
-    print("\n*_pct: shares of the worker's busy samples; linger_pct: share of all its samples "
-          "spent waiting for the client to close (gunicorn >= 26)")
+                       "idle_pct", "samples"]))
+    print("\nlayer shares: of the worker's busy samples; linger_pct / idle_pct: of all its "
+          "samples, waiting for a client's close / for the next connection")
     write_json(args.json, {"machine": machine(), "rows": rows})
     return 0
 
