@@ -19,6 +19,7 @@ ocpp_soap.central.workers.PromptSyncWorker`` (or ``PromptThreadWorker`` with ``-
 from __future__ import annotations
 
 import socket
+import ssl
 
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
@@ -30,6 +31,10 @@ _graceful = getattr(util, "close_graceful", None)
 
 def close_promptly(sock: socket.socket, timeout: float = 2.0, max_drain: int = 65536) -> None:
     """Close ``sock`` now unless request bytes are still arriving; then close it gracefully."""
+    if isinstance(sock, ssl.SSLSocket) and _graceful is not None:
+        # TLS records cannot be peeked at; gunicorn's own close knows how to end a TLS session.
+        _graceful(sock, timeout, max_drain)
+        return
     try:
         sock.setblocking(False)
         pending = sock.recv(1, socket.MSG_PEEK)
