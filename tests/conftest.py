@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import socket
@@ -20,6 +21,18 @@ def shared_reference() -> Path:
     if os.environ.get("CI"):
         raise RuntimeError(f"CI run without {SHARED}: the reference files are required")
     pytest.skip(f"{SHARED} not present (the official reference files sit beside the checkout)")
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored():
+    """Commands run in-process (the demo, ``chargepoint run``) set up logging as a program does:
+    a root handler on the stderr of that moment, which is the test's captured stream, and the
+    root level. Put both back, so later tests do not log into a closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
