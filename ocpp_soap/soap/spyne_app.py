@@ -119,15 +119,16 @@ class OcppSoap12(Soap12):
         add_reply_headers(header, action, incoming.message_id if incoming else None,
                           env.get(ENV_REPLY_FROM))
 
-
     def _serialize_lean(self, ctx) -> bool:
-        """Write a successful reply's envelope and body ourselves; False when Spyne must."""
+        """Write a successful reply's envelope and body ourselves; False when Spyne must.
+
+        The serialize events fire only once the document is written, so a reply the writer
+        declines reaches Spyne's own ``serialize`` (and its events) exactly once."""
         if not self.lean or ctx.out_error is not None or not ctx.out_object:
             return False
         reply = ctx.out_object[0]
         if not isinstance(reply, LeanReply):
             return False
-        self.event_manager.fire_event("before_serialize", ctx)
         doc = etree.Element(f"{{{SOAP12_NS}}}Envelope",
                             nsmap={"soap12env": SOAP12_NS, "tns": self.ocpp_ns})
         body = etree.SubElement(doc, f"{{{SOAP12_NS}}}Body")
@@ -137,6 +138,7 @@ class OcppSoap12(Soap12):
                           self.ocpp_ns, reply.data, reply.type)
         except Unsupported:
             return False
+        self.event_manager.fire_event("before_serialize", ctx)
         ctx.out_document, ctx.out_body_doc = doc, body
         self.event_manager.fire_event("after_serialize", ctx)
         return True
