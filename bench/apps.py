@@ -11,9 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lxml import etree
+
+# isort: off
+import ocpp_soap  # noqa: F401 - first: it repairs Spyne for Python 3.12+ (soap/spyne_compat.py)
 from spyne import Application, ServiceBase, rpc
 from spyne.protocol.soap import Soap12
 from spyne.server.wsgi import WsgiApplication
+# isort: on
 
 from ocpp_soap.soap.spyne_models import models
 

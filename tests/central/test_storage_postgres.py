@@ -1,43 +1,19 @@
 """The same behaviour on PostgreSQL, when a server is given.
 
-Set ``OCPP_SOAP_TEST_PG_URL`` to a ``postgresql+psycopg://`` URL of a role that may create
-databases; each test gets its own throw-away database. Without it these tests are skipped.
+Each test gets its own throw-away database (the ``pg_url`` fixture) on the session's server: a
+private cluster the suite starts, or the one ``OCPP_SOAP_TEST_PG_URL`` names.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from ocpp_soap.central.domain import CentralSystem
 from ocpp_soap.central.settings import CentralSettings
 from ocpp_soap.central.testing import Ctx
 
-PG_URL = os.environ.get("OCPP_SOAP_TEST_PG_URL")
-if not PG_URL and os.environ.get("CI"):
-    raise RuntimeError("CI must provide PostgreSQL (.ci/postgres.sh sets OCPP_SOAP_TEST_PG_URL)")
-pytestmark = pytest.mark.skipif(not PG_URL, reason="OCPP_SOAP_TEST_PG_URL not set (.ci/run sets it)")
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg_url():
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = "ocpp_test_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_migrate_concurrently_and_run_a_session(pg_url):
