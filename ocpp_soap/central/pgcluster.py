@@ -24,6 +24,8 @@ __all__ = ["PgCluster", "find_pg_bin", "pg_unavailable_reason"]
 
 #: The user a cluster runs as when this process is root (initdb refuses root).
 PG_SYSTEM_USER = "postgres"
+#: Where Debian puts the server binaries, one folder per major version.
+DEBIAN_PG_BINS = "/usr/lib/postgresql/*/bin"
 
 
 def find_pg_bin() -> Path | None:
@@ -32,7 +34,7 @@ def find_pg_bin() -> Path | None:
     if initdb and shutil.which("pg_ctl"):
         return Path(initdb).resolve().parent
     candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"),
+        glob.glob(DEBIAN_PG_BINS),
         key=lambda p: [int(x) for x in Path(p).parent.name.split(".") if x.isdigit()],
     )
     for folder in reversed(candidates):

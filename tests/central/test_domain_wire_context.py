@@ -7,8 +7,7 @@ import pytest
 from ocpp_soap.central.errors import SecurityError
 from ocpp_soap.central.handlers import build_handlers
 from ocpp_soap.central.testing import central_on_file
-
-context = pytest.importorskip("ocpp_soap.soap.context")
+from ocpp_soap.soap import context
 
 
 def make(**kw):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -33,7 +32,6 @@ def test_upsert_compiles_for_postgresql():
 
 
 def test_postgresql_url_accepted_by_engine_factory():
-    pytest.importorskip("psycopg")
     from ocpp_soap.central.storage import make_engine
 
     engine = make_engine("postgresql+psycopg://user@localhost:1/none")

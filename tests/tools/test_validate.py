@@ -119,10 +119,7 @@ def test_messages_name_the_problem() -> None:
 
 def test_the_projects_own_wsdl_is_the_default() -> None:
     shared_reference()
-    try:
-        paths.wsdl_path("1.6", "CentralSystemService").resolve(strict=True)
-    except FileNotFoundError:
-        pytest.skip("the project's wsdl/ is not there yet")
+    paths.wsdl_path("1.6", "CentralSystemService").resolve(strict=True)
     assert v.validate_envelope(envelope()) == []
     found = v.validate_envelope(ENVELOPES / "ocpp16/izivia/MeterValues.req.xml", lenient=True)
     assert _codes(found) == [(22, v.SAMPLED_VALUE_ORDER)]
