@@ -92,7 +92,7 @@ class Commander:
         checked = request_payload(version, CHARGEPOINT, operation, payload)
         try:
             result = self._send(target.charge_box_id, target.endpoint, version, operation,
-                                checked, timeout=timeout)
+                                checked, timeout=timeout, called=target.called_address)
             self._record_reservation(operation, checked, result.reply or {})
             return result
         except CommandFailed as exc:
@@ -129,8 +129,11 @@ class Commander:
 
     def _send(self, box: str, endpoint: str, version: str, operation: str,
               payload: dict[str, Any], *, timeout: float | None = None,
-              pending_id: int | None = None) -> CommandResult:
-        client = OcppClient(version, CHARGEPOINT, box, endpoint, from_address=self.cs_urls(version),
+              pending_id: int | None = None, called: str | None = None) -> CommandResult:
+        # OCPP-S 3.7: From is required. Without a public_url, the address the box itself used
+        # to reach us is the best we know.
+        from_address = self.cs_urls(version) or called
+        client = OcppClient(version, CHARGEPOINT, box, endpoint, from_address=from_address,
                             timeout=timeout or self.central.settings.command_timeout,
                             on_exchange=self.on_exchange)
         record: dict[str, Any] = {}
@@ -190,7 +193,7 @@ class Commander:
                     version = target.version or "1.6"
                     payload = request_payload(version, CHARGEPOINT, cmd.operation, cmd.payload)
                     self._send(charge_box_id, target.endpoint, version, cmd.operation, payload,
-                               pending_id=cmd.id)
+                               pending_id=cmd.id, called=target.called_address)
                 except CommandFailed as exc:
                     if exc.kind in ("timeout", "unreachable"):
                         self.central.release_pending(cmd.id)

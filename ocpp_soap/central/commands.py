@@ -53,6 +53,8 @@ class CommandTarget:
     endpoint: str
     version: str
     endpoint_source: str | None
+    #: The address the box last used to reach us (see ``endpoint.called_address``).
+    called_address: str | None = None
 
 
 class Outbound:
@@ -77,7 +79,8 @@ class Outbound:
             if not box.endpoint_address:
                 raise Conflict(f"no endpoint known for charge box {charge_box_id!r}")
             return CommandTarget(
-                charge_box_id, box.endpoint_address, box.ocpp_version or "1.6", box.endpoint_source
+                charge_box_id, box.endpoint_address, box.ocpp_version or "1.6",
+                box.endpoint_source, box.called_address,
             )
 
         return self.store.read(work)

@@ -26,6 +26,7 @@ from .endpoint import (
     SOURCE_FROM,
     SOURCE_REPLY_TO,
     LearnedEndpoint,
+    called_address,
     client_address,
     learn_endpoint,
 )
@@ -85,6 +86,7 @@ def _standing_conditions() -> tuple[Any, ...]:
         t.ocpp_version == bindparam("version"),
         t.learned_address == address,
         t.learned_source == source,
+        t.called_address.is_not_distinct_from(bindparam("called")),
         t.endpoint_override.is_(True)
         | ((t.endpoint_address == address) & (t.endpoint_source == source)),
     )
@@ -217,7 +219,8 @@ class CentralSystem(Outbound):
         if learned is None or not getattr(ctx, "version", None):
             return None
         return {"box_id": ctx.charge_box_id, "version": ctx.version,
-                "address": learned.address, "source": learned.source, "now": now}
+                "address": learned.address, "source": learned.source, "now": now,
+                "called": self._called(ctx)}
 
     def _quick_accept(
         self, session: Session, ctx: CallContextLike, now: datetime, heartbeat: bool = False
@@ -246,7 +249,8 @@ class CentralSystem(Outbound):
         if learned is None or not getattr(ctx, "version", None):
             return False
         params = {"box_id": ctx.charge_box_id, "version": ctx.version,
-                  "address": learned.address, "source": learned.source}
+                  "address": learned.address, "source": learned.source,
+                  "called": self._called(ctx)}
         fast = self.store.fast
         standing, has_pending = fast.statement(_GOOD_STANDING), fast.statement(HAS_PENDING)
 
@@ -276,11 +280,16 @@ class CentralSystem(Outbound):
             self.settings.default_endpoint_path,
         )
 
+    @staticmethod
+    def _called(ctx: CallContextLike) -> str | None:
+        return called_address(getattr(ctx, "to", None), getattr(ctx, "url", None))
+
     def _seen(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
         box.last_seen_at = now
         box.updated_at = now
         if getattr(ctx, "version", None):
             box.ocpp_version = ctx.version
+        box.called_address = self._called(ctx)
         self._learn(box, ctx, now)
 
     def _learn(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:

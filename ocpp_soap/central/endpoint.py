@@ -154,3 +154,32 @@ def learn_endpoint(
         path = default_path if default_path.startswith("/") else "/" + default_path
         return LearnedEndpoint(f"http://{_host_for_url(peer)}:{default_port}{path}", SOURCE_PEER)
     return None
+
+
+_MAX_CALLED = 2048
+
+
+def _usable_url(text: str | None) -> str | None:
+    """An http(s) URL with a host, short and free of spaces and control characters."""
+    if not text:
+        return None
+    text = text.strip()
+    if (len(text) > _MAX_CALLED or not text.isprintable() or " " in text
+            or text in _NOT_AN_ENDPOINT):
+        return None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        return None
+    return text
+
+
+@lru_cache(maxsize=8192)
+def called_address(to: str | None, url: str | None) -> str | None:
+    """The address a box used to reach us (OCPP-S 3.7 wants it as From on our commands when no
+    ``public_url`` is set): the WS-A To of its request, else the URL it called (Host header and
+    path). Whatever the box sends is only ever sent back to that same box."""
+    return _usable_url(to) or _usable_url(url)

@@ -46,9 +46,10 @@ _STATUS = ConnectorStatus.__table__.c
 # What BootNotification reads and writes of the box (``CentralSystem._seen`` works on these).
 _BOOT_STATE = ("registration_status", "auth_secret_hash", "ocpp_version", "endpoint_override",
                "endpoint_address", "endpoint_source", "endpoint_updated_at", "learned_address",
-               "learned_source")
+               "learned_source", "called_address")
 _BOOT_WRITTEN = ("ocpp_version", "endpoint_address", "endpoint_source", "endpoint_updated_at",
-                 "learned_address", "learned_source", "last_seen_at", "updated_at", "last_boot_at")
+                 "learned_address", "learned_source", "last_seen_at", "updated_at", "last_boot_at",
+                 "called_address")
 _BOX_FOR_BOOT = select(*(_BOX[c] for c in _BOOT_STATE)).where(
     _BOX.charge_box_id == bindparam("box_id"))
 

@@ -189,6 +189,13 @@ class CentralServer(BaseApplication):
         return create_app(self.plan.config_file, **self.plan.app_kwargs())
 
 
+#: Said once at start when ``public_url`` is not set.
+PUBLIC_URL_ADVICE = (
+    "public_url is not set: commands carry as WS-A From the address each charge box used to"
+    " reach us (its last request's To, else the Host it called); set public_url (--public-url,"
+    " OCPP_SOAP_PUBLIC_URL) so that every command names the Central System's real address")
+
+
 def serve(plan: ServePlan, env: Mapping[str, str] | None = None) -> int:
     """Check, migrate, log the plan, then run gunicorn until it is stopped (SIGTERM/SIGINT)."""
     configure_logging(plan.log_level)
@@ -201,6 +208,8 @@ def serve(plan: ServePlan, env: Mapping[str, str] | None = None) -> int:
         "sync" if plan.threads == 1 else f"gthread×{plan.threads}",
         _redact(settings.db_url), settings.unknown_chargebox,
     )
+    if not settings.public_url:
+        log.warning(PUBLIC_URL_ADVICE)
     CentralServer(plan, settings).run()
     return 0
 

@@ -22,6 +22,8 @@ class CallContext:
     reply_to: str | None = None
     to: str | None = None
     peer: str | None = None
+    #: The URL the request was sent to (scheme, Host header, path), as this server saw it.
+    url: str | None = None
     http_headers: dict[str, str] = field(default_factory=dict)
     basic_auth_user: str | None = None
     basic_auth_password: str | None = field(default=None, repr=False)

@@ -35,6 +35,18 @@ _PARSER = etree.XMLParser(
     collect_ids=False,
     remove_blank_text=False,
 )
+# For reading the MessageID out of a request that was refused: recovers from broken markup,
+# but is as closed to the outside as the real parser.
+_SALVAGE_PARSER = etree.XMLParser(
+    recover=True,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    collect_ids=False,
+)
+_MAX_MESSAGE_ID = 1024
 MAX_DEPTH = 64
 _TOO_DEEP = etree.XPath("boolean(/" + "*/" * MAX_DEPTH + "*)")
 
@@ -59,6 +71,32 @@ def parse_xml(data: bytes) -> etree._Element:
     if _TOO_DEEP(root):
         raise ProtocolError(f"document nested deeper than {MAX_DEPTH} levels")
     return root
+
+
+def salvage_message_id(data: bytes) -> str | None:
+    """The WS-A MessageID of a request that could not be read whole, when it can be read at all.
+
+    A fault is a reply, and WS-Addressing lets a strict client drop a reply without RelatesTo
+    (its user would then never see why we refused): so even a malformed, wrongly typed or
+    unknown request gets its MessageID related when one is legible. A value too long or with
+    characters XML cannot carry is not echoed.
+    """
+    if not data or not data.strip():
+        return None
+    try:
+        root = etree.fromstring(data, _SALVAGE_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if root is None:
+        return None
+    for el in root.iter(f"{{{WSA_NS}}}MessageID"):
+        text = _text(el)
+        # Recovery may have dropped characters; only a value found verbatim is echoed.
+        if (text and len(text) <= _MAX_MESSAGE_ID and text.isprintable()
+                and text.encode() in data):
+            return text
+        return None
+    return None
 
 
 @dataclass

@@ -21,10 +21,16 @@ from io import BytesIO
 from lxml import etree
 
 from ocpp_soap.soap import wsdlgen
-from ocpp_soap.soap.addressing import FAULT_ACTION, add_reply_headers
+from ocpp_soap.soap.addressing import FAULT_ACTION, add_identity, add_reply_headers
 from ocpp_soap.soap.bodycheck import check_body
 from ocpp_soap.soap.context import CallContext
-from ocpp_soap.soap.envelope import IncomingEnvelope, check_headers, decompose, parse_xml
+from ocpp_soap.soap.envelope import (
+    IncomingEnvelope,
+    check_headers,
+    decompose,
+    parse_xml,
+    salvage_message_id,
+)
 from ocpp_soap.soap.faults import OcppFault, ProtocolError, fault_element
 from ocpp_soap.soap.spyne_app import (
     ENV_CALL,
@@ -135,11 +141,15 @@ class OcppEndpoint:
         call: CallContext | None = None
         try:
             raw = self._read_body(environ)
-            incoming, call = self._prepare(environ, raw)
+            incoming = self._read_envelope(environ, raw)
+            call = self._admit(environ, incoming)
         except OcppFault as fault:
-            status, headers, body = self._fault_response(fault, incoming, environ)
+            # WS-A counts a fault as a reply: it relates to the request whenever the request's
+            # MessageID can be read, whatever stage refused it (OCPP-S 3.6).
+            message_id = incoming.message_id if incoming else salvage_message_id(raw)
+            status, headers, body = self._fault_response(fault, incoming, message_id)
             out = self._finish(environ, start_response, status, headers, body, raw, incoming,
-                               call, started, peer, fault)
+                               call, started, peer, fault, message_id)
             return [out]
         spyne_env = dict(environ)
         spyne_env["wsgi.input"] = BytesIO(b"")
@@ -170,7 +180,7 @@ class OcppEndpoint:
                              call, started, peer, fault_text)]
 
     def _finish(self, environ, start_response, status, headers, body, raw, incoming, call,
-                started, peer, fault) -> bytes:
+                started, peer, fault, message_id=None) -> bytes:
         """Send status and headers, report the exchange, return the (maybe compressed) body."""
         out = self._maybe_compress(environ, headers, body)
         headers.append(("Content-Length", str(len(out))))
@@ -183,7 +193,7 @@ class OcppEndpoint:
             charge_box_id=box,
             version=incoming.flavour.version if incoming else None,
             action=action,
-            message_id=incoming.message_id if incoming else None,
+            message_id=incoming.message_id if incoming else message_id,
             request=raw,
             response=body,
             status=code,
@@ -224,7 +234,8 @@ class OcppEndpoint:
             raise _Unsupported(f"Content-Encoding {encoding!r} is not supported (gzip, deflate)")
         return _inflate(data, encoding, cap)
 
-    def _prepare(self, environ, raw: bytes) -> tuple[IncomingEnvelope, CallContext]:
+    def _read_envelope(self, environ, raw: bytes) -> IncomingEnvelope:
+        """Content type, safe parse and envelope structure: what the request is."""
         strict = self.options.strict
         warnings: list[str] = []
         ctype = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
@@ -237,6 +248,11 @@ class OcppEndpoint:
                                    "application/soap+xml")
         incoming = decompose(parse_xml(raw))
         incoming.warnings.extend(warnings)
+        return incoming
+
+    def _admit(self, environ, incoming: IncomingEnvelope) -> CallContext:
+        """The header and body rules, then the role's own check (``before_dispatch``)."""
+        strict = self.options.strict
         flavour = incoming.flavour
         if flavour.service != self.service:
             raise ProtocolError(
@@ -262,6 +278,7 @@ class OcppEndpoint:
             reply_to=incoming.reply_to,
             to=incoming.to,
             peer=environ.get("REMOTE_ADDR"),
+            url=_request_url(environ),
             http_headers=_http_headers(environ),
             basic_auth_user=user,
             basic_auth_password=password,
@@ -271,15 +288,17 @@ class OcppEndpoint:
             log.warning("%s %s: %s", call.charge_box_id, call.action, w)
         if self.before_dispatch is not None:
             self.before_dispatch(call, incoming)
-        return incoming, call
+        return call
 
     # -- reply side ------------------------------------------------------------------------
-    def _fault_response(self, fault: OcppFault, incoming: IncomingEnvelope | None, environ):
+    def _fault_response(self, fault: OcppFault, incoming: IncomingEnvelope | None,
+                        message_id: str | None):
         ns = incoming.flavour.namespace if incoming else namespace(self.versions[-1], self.service)
         envelope = etree.Element(f"{{{SOAP12_NS}}}Envelope", nsmap={"s": SOAP12_NS})
         header = etree.SubElement(envelope, f"{{{SOAP12_NS}}}Header")
-        add_reply_headers(header, FAULT_ACTION, incoming.message_id if incoming else None,
-                          self.options.reply_from)
+        if incoming is not None and incoming.charge_box_id:
+            add_identity(header, ns, incoming.charge_box_id)
+        add_reply_headers(header, FAULT_ACTION, message_id, self.options.reply_from)
         body = etree.SubElement(envelope, f"{{{SOAP12_NS}}}Body")
         fault_element(fault, ns, body)
         data = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")

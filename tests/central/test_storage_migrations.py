@@ -57,7 +57,7 @@ def test_later_steps_run_once_on_existing_database(tmp_path):
     assert calls == [1]
     assert "colour" in {c["name"] for c in inspect(engine).get_columns("id_tags")}
     assert "unused" not in inspect(engine).get_table_names()  # fresh-only path not taken
-    assert _versions(engine) == [1, 2]
+    assert _versions(engine) == [MIGRATIONS[-1].version, steps[-1].version]
 
 
 def test_newer_database_is_refused(tmp_path):
@@ -78,8 +78,8 @@ def test_failed_step_leaves_version_unchanged(tmp_path):
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        migrate(engine, [*MIGRATIONS, Migration(2, "broken", broken)])
-    assert _versions(engine) == [1]
+        migrate(engine, [*MIGRATIONS, Migration(MIGRATIONS[-1].version + 1, "broken", broken)])
+    assert _versions(engine) == [MIGRATIONS[-1].version]
     assert "half_done" not in inspect(engine).get_table_names()
 
 

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, MetaData, text
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 from ..timeutil import utc_now
 from .engine import writer
@@ -44,8 +44,37 @@ def _initial_schema(conn: Connection) -> None:
     Base.metadata.create_all(conn, checkfirst=True)
 
 
+def add_missing_columns(conn: Connection, columns: Sequence[tuple[str, str]]) -> None:
+    """ALTER TABLE … ADD COLUMN for each (table, column) of the models not in the database yet,
+    typed as the models type it on this dialect. New columns are nullable: existing rows have
+    no value for them."""
+    found: dict[str, set[str]] = {}
+    for table, name in columns:
+        if table not in found:
+            found[table] = {c["name"] for c in inspect(conn).get_columns(table)}
+        if name in found[table]:
+            continue
+        column = Base.metadata.tables[table].c[name]
+        ddl_type = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{name}" {ddl_type}'))
+        found[table].add(name)
+
+
+#: Columns added by version 2 (operator-facing OCPP behaviour, issue 14).
+V2_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("charge_boxes", "called_address"),
+)
+
+
+def _v2(conn: Connection) -> None:
+    add_missing_columns(conn, V2_COLUMNS)
+
+
 #: Ordered steps. Append, never edit a released one.
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial_schema),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial_schema),
+    Migration(2, "reply address, tolerant values, closed transactions, case-folded tags", _v2),
+)
 
 
 def current_version(conn: Connection) -> int:

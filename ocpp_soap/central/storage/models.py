@@ -66,6 +66,9 @@ class ChargeBox(Base):
     endpoint_updated_at: Mapped[datetime | None]
     learned_address: Mapped[str | None] = mapped_column(Text)
     learned_source: Mapped[str | None] = mapped_column(String(16))
+    # The address the box last used to reach us (its request's WS-A To, else the URL it
+    # called): our From on commands when no public_url is configured.
+    called_address: Mapped[str | None] = mapped_column(Text)
 
     last_boot_at: Mapped[datetime | None]
     last_heartbeat_at: Mapped[datetime | None]
