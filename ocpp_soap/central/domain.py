@@ -20,6 +20,9 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ocpp_soap.messages import service_schema
+from ocpp_soap.soap.versions import CENTRAL
+
 from . import hotpath
 from .commands import HAS_PENDING, Outbound
 from .endpoint import (
@@ -56,6 +59,20 @@ from .timeutil import as_utc, utc_now
 from .vendors import DataTransferRequest, VendorRegistry
 
 log = logging.getLogger(__name__)
+
+#: StopTransaction reasons of the OCPP 1.6 enumeration (1.5 sends none).
+STOP_REASONS = frozenset(
+    service_schema("1.6", CENTRAL).operation("StopTransaction").request.field("reason")
+    .type.enumeration)
+
+
+def stop_reason(reason: Any) -> tuple[str | None, str | None]:
+    """(stored reason, raw text): a reason outside the enumeration, read leniently, is stored as
+    ``Other`` with what the box wrote kept beside it (1.6 4.10: the stop must not be lost)."""
+    if reason is None or reason in STOP_REASONS:
+        return reason, None
+    log.warning("StopTransaction reason %r is not in the enumeration; stored as Other", reason)
+    return "Other", str(reason)[:1000]
 
 BOOT_NOTIFICATION = "BootNotification"
 REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
@@ -502,7 +519,7 @@ class CentralSystem(Outbound):
             else:
                 tx.stop_timestamp = stopped or now
                 tx.meter_stop = payload.get("meterStop")
-                tx.stop_reason = payload.get("reason")
+                tx.stop_reason, tx.stop_reason_raw = stop_reason(payload.get("reason"))
                 tx.stop_id_tag = id_tag
                 tx.stop_received_at = now
             tx.stop_count = (tx.stop_count or 0) + 1

@@ -73,7 +73,8 @@ _TX_STOP = (
     update(Transaction.__table__)
     .where(_TX.id == bindparam("tx_id"), _TX.stop_timestamp.is_(None))
     .values(stop_timestamp=bindparam("stopped"), meter_stop=bindparam("meter_stop"),
-            stop_reason=bindparam("reason"), stop_id_tag=bindparam("stop_id_tag"),
+            stop_reason=bindparam("reason"), stop_reason_raw=bindparam("reason_raw"),
+            stop_id_tag=bindparam("stop_id_tag"),
             stop_received_at=bindparam("now"), stop_count=_TX.stop_count + 1)
 )
 
@@ -221,10 +222,13 @@ def stop_transaction(cs: CentralSystem, ctx: CallContextLike, payload: dict[str,
         tx = cur.first(cs.fast(_TX_OF), {"tx_id": reported})
         if tx is None or tx[0] != ctx.charge_box_id or tx[2] is not None:
             raise Retry  # unknown, another box's, or a repeated stop: the general path
+        from .domain import stop_reason
+
         id_tag = payload.get("idTag")
+        reason, reason_raw = stop_reason(payload.get("reason"))
         changed = cur.execute(cs.fast(_TX_STOP), {
             "tx_id": reported, "stopped": stopped or now, "meter_stop": payload.get("meterStop"),
-            "reason": payload.get("reason"), "stop_id_tag": id_tag, "now": now})
+            "reason": reason, "reason_raw": reason_raw, "stop_id_tag": id_tag, "now": now})
         if changed != 1:
             raise Retry
         rows = build_samples(

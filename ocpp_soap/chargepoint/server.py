@@ -45,6 +45,7 @@ from ocpp_soap.messages.schema import (
     TextWithAttributes,
     service_schema,
 )
+from ocpp_soap.messages.xsdtime import parse_xsd_datetime
 from ocpp_soap.soap.client import (
     BadReply,
     CallTimeout,
@@ -173,7 +174,7 @@ def coerce(value: Any, t: Any) -> Any:
             return value
         if str(value).lower() == "now":
             return datetime.now(UTC)
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_xsd_datetime(str(value))
     return value if isinstance(value, str) else str(value)
 
 

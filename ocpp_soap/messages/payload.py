@@ -13,6 +13,7 @@ from typing import Any
 
 from ocpp_soap.messages import adapters, service_schema
 from ocpp_soap.messages.schema import Builtin, Complex, Field, Restricted, TextWithAttributes
+from ocpp_soap.messages.xsdtime import parse_xsd_datetime
 from ocpp_soap.soap.convert import utc
 
 
@@ -49,7 +50,7 @@ def _simple(path: str, t: Builtin | Restricted, value: Any) -> Any:
     elif base == "dateTime":
         if isinstance(value, str):
             try:
-                value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                value = parse_xsd_datetime(value)
             except ValueError:
                 raise PayloadError(path, f"expected an ISO 8601 date-time, got {value!r}") from None
         if not isinstance(value, datetime):

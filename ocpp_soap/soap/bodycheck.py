@@ -11,8 +11,18 @@ known to make, and whose meaning is unambiguous, are repaired in place and repor
   is moved to the body's namespace;
 - strings over their ``maxLength`` (26- and 33-character serial numbers) are accepted as they are.
 
-Whatever remains invalid after that is still a ProtocolError: an unknown enum value or a missing
-mandatory field has no unambiguous meaning.
+A role whose domain stores values as given (the Central System: ``tolerate_values``) also
+accepts, leniently, what a box gets wrong in fields it does not need to act on, so that a
+transaction message is never lost for their sake (OCPP 1.6 4.8/4.10: sanity checks must not stop
+the reply):
+
+- a value outside its enumeration (a StopTransaction ``reason``, a ``unit`` attribute) is read
+  as given, with a warning;
+- an optional field whose text is not of its type and that the domain does not need (a
+  ``reservationId`` of ``"x"``) is dropped, with a warning.
+
+Whatever remains invalid after that is still a ProtocolError: a missing mandatory field or an
+unreadable id, meter value or timestamp has no unambiguous meaning.
 """
 
 from __future__ import annotations
@@ -27,6 +37,13 @@ from ocpp_soap.soap.xsd import body_schema
 _OCPP_NAMESPACES = set(NAMESPACES.values())
 _TOLERATED = {"SCHEMAV_CVC_MAXLENGTH_VALID", "SCHEMAV_CVC_TYPE_3_1_2"}
 _NON_STRING = {"int", "dateTime", "boolean", "decimal", "anyURI"}
+_ENUM = "SCHEMAV_CVC_ENUMERATION_VALID"
+_DATATYPE = "SCHEMAV_CVC_DATATYPE_VALID_1_2_1"
+#: Fields a message cannot do without even when optional: ids, meter values and timestamps of
+#: the transaction messages.
+ESSENTIAL = frozenset({"connectorId", "transactionId", "meterStart", "meterStop", "idTag"})
+_TRANSACTION_MESSAGES = frozenset({"startTransactionRequest", "stopTransactionRequest",
+                                   "meterValuesRequest"})
 
 
 def _base(t: object) -> str | None:
@@ -81,9 +98,37 @@ def _describe(errors) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def _drop_unreadable(body: etree._Element, t: Complex, errors: list, warnings: list[str]) -> bool:
+    """Drop optional top-level fields the domain does not need whose text is not of their type
+    (see the module docstring); True when something was dropped."""
+    essential = set(ESSENTIAL)
+    if etree.QName(body).localname in _TRANSACTION_MESSAGES:
+        essential.add("timestamp")
+    optional = {f.name for f in t.fields if not f.required and not isinstance(f.type, Complex)}
+    names = set()
+    for e in errors:
+        if e.type_name != _DATATYPE or not e.path:
+            continue
+        steps = e.path.strip("/").split("/")
+        if len(steps) != 2:
+            continue
+        name = steps[1].split(":")[-1].split("[")[0]
+        if name in optional and name not in essential:
+            names.add(name)
+    dropped = False
+    for child in list(body):
+        if isinstance(child.tag, str) and etree.QName(child).localname in names:
+            warnings.append(f"<{etree.QName(child).localname}> {child.text!r} is not a valid "
+                            f"value of its type; ignored")
+            body.remove(child)
+            dropped = True
+    return dropped
+
+
 def check_body(body: etree._Element, version: str, service: str, t: Complex, strict: bool,
-               warnings: list[str]) -> None:
-    """Validate ``body`` (the element inside soap:Body); repair it first unless ``strict``."""
+               warnings: list[str], tolerate_values: bool = False) -> None:
+    """Validate ``body`` (the element inside soap:Body); repair it first unless ``strict``;
+    with ``tolerate_values`` (lenient only) accept the value deviations of the docstring."""
     schema = body_schema(version, service)
     # Validation runs in C and costs a few tens of µs; the repair walk runs in Python and costs
     # ten to twenty times more (MeterValues: ~20 against ~440 µs). Every deviation it repairs
@@ -99,6 +144,17 @@ def check_body(body: etree._Element, version: str, service: str, t: Complex, str
     if strict:
         raise ProtocolError(f"schema violation: {_describe(errors)}")
     fatal = [e for e in errors if e.type_name not in _TOLERATED]
+    if fatal and tolerate_values:
+        if _drop_unreadable(body, t, fatal, warnings):
+            if schema.validate(body):
+                return
+            errors = schema.error_log
+        fatal = []
+        for e in errors:
+            if e.type_name == _ENUM:
+                warnings.append(f"line {e.line}: {e.message.strip()} (stored as given)")
+            elif e.type_name not in _TOLERATED:
+                fatal.append(e)
     if fatal:
         raise ProtocolError(f"schema violation: {_describe(fatal)}")
     for e in errors:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocpp_soap.messages.schema import Builtin, Complex, Field, Restricted, TextWithAttributes
+from ocpp_soap.messages.xsdtime import parse_xsd_datetime
 from ocpp_soap.soap.spyne_models import ModelSet
 
 
@@ -27,7 +28,7 @@ def simple_out(t: Builtin | Restricted, value: Any) -> Any:
     base = t.base.name if isinstance(t, Restricted) else t.name
     if base == "dateTime":
         if isinstance(value, str):
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            value = parse_xsd_datetime(value)
         return utc(value).replace(microsecond=0)
     if base == "decimal":
         return decimal.Decimal(str(value))

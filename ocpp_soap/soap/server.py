@@ -76,6 +76,10 @@ class EndpointOptions:
     compress_min: int = 1024
     #: The role's own public SOAP address, sent as From on replies when set.
     reply_from: str | None = None
+    #: Lenient only: accept values outside their enumeration, and drop unreadable optional
+    #: fields the domain does not need (see ``bodycheck``). For a role that stores values as
+    #: given (the Central System), not one that acts on them.
+    tolerate_values: bool = False
 
 
 class OcppEndpoint:
@@ -266,7 +270,7 @@ class OcppEndpoint:
             incoming.warnings.append(text + "; served as " + flavour.version)
         check_headers(incoming, strict)
         check_body(incoming.body, flavour.version, flavour.service, incoming.operation.request,
-                   strict, incoming.warnings)
+                   strict, incoming.warnings, self.options.tolerate_values)
         user, password = _basic_auth(environ)
         call = CallContext(
             charge_box_id=incoming.charge_box_id or "",

@@ -9,24 +9,18 @@ tree directly gives the same dict for a fraction of the cost.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
 
 from ocpp_soap.messages.schema import Builtin, Complex, Field, Restricted, TextWithAttributes
-
-_FRACTION = re.compile(r"(\.\d{6})\d+")
+from ocpp_soap.messages.xsdtime import parse_xsd_datetime
 
 
 def parse_datetime(text: str) -> datetime:
-    """xs:dateTime → aware UTC datetime (no zone means UTC on the OCPP wire)."""
-    text = _FRACTION.sub(r"\1", text.strip())
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    """xs:dateTime → aware UTC datetime (no zone means UTC; ``24:00:00`` is the next day)."""
+    return parse_xsd_datetime(text)
 
 
 def _simple(t: Builtin | Restricted, text: str | None) -> Any:

@@ -63,6 +63,7 @@ def add_missing_columns(conn: Connection, columns: Sequence[tuple[str, str]]) ->
 #: Columns added by version 2 (operator-facing OCPP behaviour, issue 14).
 V2_COLUMNS: tuple[tuple[str, str], ...] = (
     ("charge_boxes", "called_address"),
+    ("transactions", "stop_reason_raw"),
 )
 
 

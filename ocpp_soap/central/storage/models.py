@@ -138,6 +138,8 @@ class Transaction(Base):
     stop_timestamp: Mapped[datetime | None]
     meter_stop: Mapped[int | None] = mapped_column(BigInteger)
     stop_reason: Mapped[str | None] = mapped_column(Short)
+    # The reason as the box wrote it, when it was outside the enumeration (stored as Other).
+    stop_reason_raw: Mapped[str | None] = mapped_column(Text)
     stop_id_tag: Mapped[str | None]
     stop_received_at: Mapped[datetime | None]
     stop_count: Mapped[int] = mapped_column(Integer, default=0)
