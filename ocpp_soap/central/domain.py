@@ -602,11 +602,23 @@ class CentralSystem(Outbound):
             return []
         return rows
 
+    def ahead(self, timestamp: datetime | None, now: datetime) -> bool:
+        """Whether a box's time runs more than ``clock_skew`` ahead of ours (implausible)."""
+        return timestamp is not None and (timestamp - now).total_seconds() > \
+            self.settings.clock_skew
+
     def status_notification(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
-        """Latest status per connector; a notification older than the stored one (delivered out
-        of order after a reconnect) does not overwrite it."""
+        """Latest status per connector: the most recently received notification wins (boxes
+        set their clocks from our currentTime, so their timestamps jump and cannot order them).
+        A timestamp more than ``clock_skew`` ahead is stored as received, with a warning, and
+        kept as reported."""
         now = self.clock()
-        timestamp = as_utc(payload.get("timestamp")) or now
+        reported = as_utc(payload.get("timestamp"))
+        timestamp = reported or now
+        if self.ahead(reported, now):
+            log.warning("%s: StatusNotification time %s is ahead of ours (%s); stored as received",
+                        ctx.charge_box_id, reported.isoformat(), now.isoformat())
+            timestamp = now
 
         values = {
             "charge_box_id": ctx.charge_box_id,
@@ -617,6 +629,7 @@ class CentralSystem(Outbound):
             "vendor_id": payload.get("vendorId"),
             "vendor_error_code": payload.get("vendorErrorCode"),
             "timestamp": timestamp,
+            "reported_timestamp": reported,
             "received_at": now,
         }
         try:
@@ -629,14 +642,7 @@ class CentralSystem(Outbound):
             if not self._quick_accept(session, ctx, now):
                 self._accepted_box(session, ctx, now)
                 session.flush()
-            table = ConnectorStatus.__table__
-            upsert(
-                session,
-                ConnectorStatus,
-                values,
-                keys=("charge_box_id", "connector_id"),
-                only_if=(table.c.timestamp.is_(None)) | (table.c.timestamp <= timestamp),
-            )
+            upsert(session, ConnectorStatus, values, keys=("charge_box_id", "connector_id"))
 
         self.store.write(work)
         return {}

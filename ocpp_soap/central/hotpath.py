@@ -41,7 +41,6 @@ __all__ = ["Retry", "authorize", "boot", "meter_values", "status_notification", 
 _BOX = ChargeBox.__table__.c
 _TX = Transaction.__table__.c
 _SAMPLE = MeterSample.__table__.c
-_STATUS = ConnectorStatus.__table__.c
 
 # What BootNotification reads and writes of the box (``CentralSystem._seen`` works on these).
 _BOOT_STATE = ("registration_status", "auth_secret_hash", "ocpp_version", "endpoint_override",
@@ -93,14 +92,12 @@ def _boot_update() -> Any:
 def _status_upsert(dialect: str) -> Any:
     module = {"sqlite": sqlite, "postgresql": postgresql}[dialect]
     columns = ("charge_box_id", "connector_id", "status", "error_code", "info", "vendor_id",
-               "vendor_error_code", "timestamp", "received_at")
+               "vendor_error_code", "timestamp", "reported_timestamp", "received_at")
     stmt = module.insert(ConnectorStatus.__table__).values({c: bindparam(c) for c in columns})
     keys = ("charge_box_id", "connector_id")
+    # The most recently received wins (see ``CentralSystem.status_notification``).
     return stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={c: stmt.excluded[c] for c in columns if c not in keys},
-        where=_STATUS.timestamp.is_(None) | (_STATUS.timestamp <= stmt.excluded.timestamp),
-    )
+        index_elements=keys, set_={c: stmt.excluded[c] for c in columns if c not in keys})
 
 
 def _accept(cs: CentralSystem, cur: Cursor, ctx: CallContextLike, now: datetime) -> None:

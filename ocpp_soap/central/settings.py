@@ -37,6 +37,9 @@ class CentralSettings:
     public_url: str | None = None
     command_timeout: float = 30.0
     default_max_active_transactions: int = 1
+    #: Seconds a box's timestamp may run ahead of our clock before we call it implausible
+    #: (boxes set their clocks from our currentTime, so clocks jump).
+    clock_skew: int = 300
     sqlite_busy_timeout_ms: int = 10000
 
     def __post_init__(self) -> None:
@@ -45,6 +48,8 @@ class CentralSettings:
                 f"unknown_chargebox must be one of {', '.join(UNKNOWN_CHARGEBOX_POLICIES)},"
                 f" not {self.unknown_chargebox!r}"
             )
+        if self.clock_skew < 0:
+            raise ValueError("clock_skew must not be negative")
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
         if not self.default_endpoint_path.startswith("/"):

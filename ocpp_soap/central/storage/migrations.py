@@ -64,6 +64,7 @@ def add_missing_columns(conn: Connection, columns: Sequence[tuple[str, str]]) ->
 V2_COLUMNS: tuple[tuple[str, str], ...] = (
     ("charge_boxes", "called_address"),
     ("transactions", "stop_reason_raw"),
+    ("connector_status", "reported_timestamp"),
 )
 
 

@@ -98,7 +98,10 @@ class ConnectorStatus(Base):
     info: Mapped[str | None]
     vendor_id: Mapped[str | None]
     vendor_error_code: Mapped[str | None]
+    # The box's time for the status, or the receipt time when the box's ran more than
+    # clock_skew ahead; what the box said is kept in reported_timestamp.
     timestamp: Mapped[datetime | None]
+    reported_timestamp: Mapped[datetime | None]
     received_at: Mapped[datetime]
 
 
