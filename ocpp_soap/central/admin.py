@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .endpoint import SOURCE_MANUAL
 from .errors import Conflict, NotFound
-from .idtags import STORED_STATUSES
+from .idtags import STORED_STATUSES, folded_equals
 from .passwords import hash_secret
 from .records import to_dict
 from .settings import CentralSettings
@@ -57,6 +58,15 @@ def _limit(limit: int | None) -> int:
     if limit < 1:
         raise ValueError("limit must be at least 1")
     return min(limit, MAX_LIMIT)
+
+
+def _find_tag(session: Session, id_tag: str) -> IdTag | None:
+    """The tag under any case of ``id_tag`` (IdToken is case-insensitive)."""
+    tag = session.get(IdTag, id_tag)
+    if tag is None:
+        tag = session.execute(
+            select(IdTag).where(folded_equals(IdTag.id_tag, id_tag)).limit(1)).scalars().first()
+    return tag
 
 
 def _time_window(query: Select[Any], column: Any, since: Any, until: Any) -> Select[Any]:
@@ -242,8 +252,11 @@ class CentralAdmin:
         now = self.clock()
 
         def work(session: Session) -> dict[str, Any]:
-            if session.get(IdTag, id_tag) is not None:
-                raise Conflict(f"id tag {id_tag!r} exists")
+            existing = _find_tag(session, id_tag)
+            if existing is not None:
+                raise Conflict(f"id tag {id_tag!r} exists" + (
+                    f" as {existing.id_tag!r} (idTags are case-insensitive)"
+                    if existing.id_tag != id_tag else ""))
             tag = IdTag(
                 id_tag=id_tag,
                 status=status,
@@ -258,7 +271,10 @@ class CentralAdmin:
             session.flush()
             return to_dict(tag)
 
-        return self.store.write(work)
+        try:
+            return self.store.write(work)
+        except IntegrityError:  # a case variant added at the same moment (unique index)
+            raise Conflict(f"id tag {id_tag!r} exists") from None
 
     def list_tags(self, status: str | None = None) -> list[dict[str, Any]]:
         def work(session: Session) -> list[dict[str, Any]]:
@@ -271,7 +287,7 @@ class CentralAdmin:
 
     def get_tag(self, id_tag: str) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:
-            tag = session.get(IdTag, id_tag)
+            tag = _find_tag(session, id_tag)
             if tag is None:
                 raise NotFound(f"unknown id tag {id_tag!r}")
             return to_dict(tag)
@@ -294,7 +310,7 @@ class CentralAdmin:
         now = self.clock()
 
         def work(session: Session) -> dict[str, Any]:
-            tag = session.get(IdTag, id_tag)
+            tag = _find_tag(session, id_tag)
             if tag is None:
                 raise NotFound(f"unknown id tag {id_tag!r}")
             if status is not None:
@@ -302,7 +318,7 @@ class CentralAdmin:
             if expiry_date is not _UNSET:
                 tag.expiry_date = parse_time(expiry_date)
             if parent_id_tag is not _UNSET:
-                if parent_id_tag == id_tag:
+                if parent_id_tag and parent_id_tag.lower() == tag.id_tag.lower():
                     raise ValueError("a tag cannot be its own parent")
                 tag.parent_id_tag = parent_id_tag or None
             if max_active_transactions is not _UNSET:
@@ -322,7 +338,7 @@ class CentralAdmin:
 
     def remove_tag(self, id_tag: str) -> None:
         def work(session: Session) -> None:
-            tag = session.get(IdTag, id_tag)
+            tag = _find_tag(session, id_tag)
             if tag is None:
                 raise NotFound(f"unknown id tag {id_tag!r}")
             session.delete(tag)
@@ -403,7 +419,7 @@ class CentralAdmin:
         if charge_box_id:
             query = query.where(Transaction.charge_box_id == charge_box_id)
         if id_tag:
-            query = query.where(Transaction.id_tag == id_tag)
+            query = query.where(folded_equals(Transaction.id_tag, id_tag))
         if active is True:
             query = query.where(Transaction.stop_timestamp.is_(None))
         elif active is False:

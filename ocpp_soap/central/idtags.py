@@ -31,6 +31,13 @@ def _own_status(tag: Any, now: datetime) -> str:
     return status
 
 
+def folded_equals(column: Any, id_tag: str) -> Any:
+    """``column`` equals ``id_tag`` ignoring case. IdToken is case-insensitive (OCPP 1.5 and 1.6
+    types); both sides are folded by the database, so SQLite and PostgreSQL each agree with
+    themselves (and with the unique index on ``lower(id_tag)``)."""
+    return func.lower(column) == func.lower(id_tag)
+
+
 class TagSource(Protocol):
     """Where the rules read tags from: the ORM session, or the fast path's cursor."""
 
@@ -52,9 +59,10 @@ class _SessionTags:
         return self.session.get(IdTag, id_tag, with_for_update=self.for_update)
 
     def folded(self, id_tag: str) -> Any:
-        return self.session.execute(
-            select(IdTag).where(func.lower(IdTag.id_tag) == id_tag.lower()).limit(1)
-        ).scalars().first()
+        query = select(IdTag).where(folded_equals(IdTag.id_tag, id_tag)).limit(1)
+        if self.for_update:
+            query = query.with_for_update()
+        return self.session.execute(query).scalars().first()
 
     def active(self, id_tag: str, exclude_id: int | None) -> int:
         return active_transactions(self.session, id_tag, exclude_id)
@@ -64,7 +72,7 @@ _T = IdTag.__table__.c
 _TAG_COLUMNS = ("id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions")
 _TAG_BY_KEY = select(*(_T[c] for c in _TAG_COLUMNS)).where(_T.id_tag == bindparam("id_tag"))
 _TAG_FOLDED = select(*(_T[c] for c in _TAG_COLUMNS)).where(
-    func.lower(_T.id_tag) == bindparam("folded")).limit(1)
+    func.lower(_T.id_tag) == func.lower(bindparam("folded"))).limit(1)
 
 
 class CursorTags:
@@ -82,7 +90,7 @@ class CursorTags:
         return self._row(_TAG_BY_KEY, {"id_tag": id_tag})
 
     def folded(self, id_tag: str) -> Any:
-        return self._row(_TAG_FOLDED, {"folded": id_tag.lower()})
+        return self._row(_TAG_FOLDED, {"folded": id_tag})
 
     def active(self, id_tag: str, exclude_id: int | None) -> int:
         raise NotImplementedError("the ConcurrentTx count runs on the ORM path (row lock)")
@@ -101,7 +109,7 @@ def _group_status(tags: TagSource, tag: Any, now: datetime) -> str:
         status == ACCEPTED and parent_id and parent_id not in seen and len(seen) < _MAX_PARENT_DEPTH
     ):
         seen.add(parent_id)
-        parent = tags.tag(parent_id)
+        parent = tags.tag(parent_id) or tags.folded(parent_id)
         if parent is None:
             break
         parent_status = _own_status(parent, now)
@@ -114,9 +122,9 @@ def _group_status(tags: TagSource, tag: Any, now: datetime) -> str:
 
 
 def active_transactions(session: Session, id_tag: str, exclude_id: int | None = None) -> int:
-    """Open, accepted transactions of ``id_tag`` (the ConcurrentTx count)."""
+    """Open, accepted transactions of ``id_tag`` in any case (the ConcurrentTx count)."""
     query = select(func.count(Transaction.id)).where(
-        Transaction.id_tag == id_tag,
+        folded_equals(Transaction.id_tag, id_tag),
         Transaction.stop_timestamp.is_(None),
         Transaction.orphan.is_(False),
         Transaction.start_status == ACCEPTED,

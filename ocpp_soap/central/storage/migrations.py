@@ -68,8 +68,41 @@ V2_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Indexes added by version 2.
+V2_INDEXES: tuple[tuple[str, str], ...] = (
+    ("transactions", "ix_transactions_tag_folded_open"),
+    ("id_tags", "ux_id_tags_folded"),
+)
+
+
+def add_missing_indexes(conn: Connection, indexes: Sequence[tuple[str, str]]) -> None:
+    """CREATE INDEX for each (table, index) of the models not in the database yet."""
+    for table, name in indexes:
+        if name in {i["name"] for i in inspect(conn).get_indexes(table)}:
+            continue
+        (index,) = [i for i in Base.metadata.tables[table].indexes if i.name == name]
+        index.create(conn)
+
+
+def merge_tag_case_variants(conn: Connection) -> None:
+    """IdToken is case-insensitive: of tags that differ only in case, keep the first written
+    (oldest), as it was written, and drop the others (logged, one line each)."""
+    rows = conn.execute(text(
+        "SELECT id_tag, lower(id_tag) FROM id_tags ORDER BY created_at, id_tag")).all()
+    kept: dict[str, str] = {}
+    for id_tag, folded in rows:
+        if folded in kept:
+            log.warning("id tag %r merged into %r (idTags are case-insensitive)", id_tag,
+                        kept[folded])
+            conn.execute(text("DELETE FROM id_tags WHERE id_tag = :t"), {"t": id_tag})
+        else:
+            kept[folded] = id_tag
+
+
 def _v2(conn: Connection) -> None:
     add_missing_columns(conn, V2_COLUMNS)
+    merge_tag_case_variants(conn)
+    add_missing_indexes(conn, V2_INDEXES)
 
 
 #: Ordered steps. Append, never edit a released one.

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -106,7 +107,10 @@ class ConnectorStatus(Base):
 
 
 class IdTag(Base):
-    """An identifier that may charge; parent tags group identifiers (a blocked parent blocks all)."""
+    """An identifier that may charge; parent tags group identifiers (a blocked parent blocks all).
+
+    IdToken is case-insensitive: one row per case-folded idTag (unique index), kept as it was
+    first written."""
 
     __tablename__ = "id_tags"
 
@@ -118,6 +122,9 @@ class IdTag(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+Index("ux_id_tags_folded", func.lower(IdTag.id_tag), unique=True)
 
 
 class Transaction(Base):
@@ -149,6 +156,11 @@ class Transaction(Base):
     orphan: Mapped[bool] = mapped_column(Boolean, default=False)
     reported_transaction_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+
+
+# The ConcurrentTx count compares idTags ignoring case.
+Index("ix_transactions_tag_folded_open", func.lower(Transaction.id_tag),
+      Transaction.stop_timestamp)
 
 
 class MeterSample(Base):
