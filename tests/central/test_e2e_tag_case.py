@@ -70,7 +70,7 @@ def _as_version_1(url: str) -> None:
     """Turn a fresh database back into schema version 1 (what a deployed CS has)."""
     engine = make_engine(url)
     with engine.begin() as conn:
-        for table, name in V2_INDEXES:
+        for _table, name in V2_INDEXES:
             conn.execute(text(f"DROP INDEX {name}"))
         for table, name in V2_COLUMNS:
             conn.execute(text(f'ALTER TABLE {table} DROP COLUMN "{name}"'))
