@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import closing
 from .endpoint import SOURCE_MANUAL
 from .errors import Conflict, NotFound
 from .idtags import STORED_STATUSES, folded_equals
@@ -58,6 +59,13 @@ def _limit(limit: int | None) -> int:
     if limit < 1:
         raise ValueError("limit must be at least 1")
     return min(limit, MAX_LIMIT)
+
+
+def _clean_text(text: str | None, limit: int) -> str | None:
+    """Operator text for the record: control characters dropped, length capped."""
+    if text is None:
+        return None
+    return "".join(c for c in str(text) if c.isprintable())[:limit].strip() or None
 
 
 def _find_tag(session: Session, id_tag: str) -> IdTag | None:
@@ -427,6 +435,39 @@ class CentralAdmin:
         started = func.coalesce(Transaction.start_timestamp, Transaction.stop_timestamp)
         query = _time_window(query, started, since, until)
         return self._rows(query.limit(_limit(limit)).offset(offset))
+
+    def close_transaction(
+        self,
+        transaction_id: int,
+        *,
+        by: str,
+        meter_stop: int | None = None,
+        reason: str | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Close an open transaction the box never stopped (it rebooted, lost a reply): stop
+        value ``meter_stop`` or the last energy reading known, reason ``Other`` unless given,
+        and who (``by``), when and why recorded. Conflict if it is stopped already."""
+        reason = reason or closing.DEFAULT_REASON
+        if reason not in closing.STOP_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(closing.STOP_REASONS)}")
+        if meter_stop is not None and (isinstance(meter_stop, bool) or meter_stop < 0):
+            raise ValueError("meter_stop must be a non-negative integer (Wh)")
+        by = _clean_text(by, 200) or "operator"
+        note = _clean_text(note, 1000) or "closed by an operator"
+        now = self.clock()
+
+        def work(session: Session) -> dict[str, Any]:
+            tx = session.get(Transaction, transaction_id, with_for_update=True)
+            if tx is None:
+                raise NotFound(f"unknown transaction {transaction_id}")
+            if tx.stop_timestamp is not None:
+                raise Conflict(f"transaction {transaction_id} is stopped already")
+            closing.close(session, tx, now=now, by=by, note=note, reason=reason,
+                          meter_stop=meter_stop)
+            return to_dict(tx)
+
+        return self.store.write(work)
 
     def get_transaction(self, transaction_id: int) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:

@@ -236,6 +236,7 @@ class ApiApp:
             _R("/idtags/<tag>/unblock", endpoint="unblock_tag", methods=["POST"]),
             _R("/transactions", endpoint="list_transactions", methods=["GET"]),
             _R("/transactions/<tx>", endpoint="get_transaction", methods=["GET"]),
+            _R("/transactions/<tx>/close", endpoint="close_transaction", methods=["POST"]),
             _R("/metervalues", endpoint="list_meter_values", methods=["GET"]),
             _R("/connectors", endpoint="connectors", methods=["GET"]),
             _R("/messages", endpoint="messages", methods=["GET"]),
@@ -401,6 +402,15 @@ class ApiApp:
         except ValueError:
             raise ApiError(404, f"unknown transaction {tx!r}") from None
         return json_response(self.admin.get_transaction(tx_id))
+
+    def on_close_transaction(self, request: Request, tx: str) -> Response:
+        try:
+            tx_id = int(tx)
+        except ValueError:
+            raise ApiError(404, f"unknown transaction {tx!r}") from None
+        data = check_body(self.body(request, empty_ok=True), "TransactionClose")
+        by = f"api ({request.remote_addr or 'unknown address'})"
+        return json_response(self.admin.close_transaction(tx_id, by=by, **data))
 
     def on_list_meter_values(self, request: Request) -> Response:
         q = Query(request.args)

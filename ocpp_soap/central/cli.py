@@ -155,8 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
         x.add_argument("tag", metavar="TAG")
 
     # transactions ---------------------------------------------------------------------------
-    t = sub.add_parser("transactions", help="list transactions, newest first")
+    t = sub.add_parser("transactions", help="list transactions, newest first; or close one",
+                       description="Without an action: list transactions, newest first. "
+                                   "`transactions close ID` closes an open transaction its box "
+                                   "never stopped (who and when are recorded).")
     _common(t)
+    t.add_argument("action", nargs="?", choices=("close",), metavar="close",
+                   help="close the transaction ID")
+    t.add_argument("id", nargs="?", type=int, metavar="ID", help="transactionId (with close)")
+    t.add_argument("--meter-stop", type=int, metavar="N",
+                   help="with close: stop value in Wh (default: the last energy reading known)")
+    t.add_argument("--reason", metavar="REASON",
+                   help="with close: a StopTransaction reason (default Other)")
+    t.add_argument("--note", metavar="TEXT", help="with close: why (kept with the transaction)")
     t.add_argument("--chargebox", metavar="ID")
     t.add_argument("--tag", metavar="TAG")
     t.add_argument("--since", metavar="ISO", help="started at or after this time")
@@ -376,7 +387,34 @@ def cmd_tag(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _operator() -> str:
+    import getpass
+
+    try:
+        return f"cli ({getpass.getuser()})"
+    except Exception:  # no user name to be found (containers)
+        return "cli"
+
+
 def cmd_transactions(args: argparse.Namespace) -> int:
+    if args.action is None and (args.id is not None or args.meter_stop is not None
+                                or args.reason or args.note):
+        raise CliError("ID, --meter-stop, --reason and --note go with `transactions close ID`")
+    if args.action == "close":
+        if args.id is None:
+            raise CliError("transactions close needs the transaction's ID")
+        admin = _central(args).admin
+        try:
+            tx = admin.close_transaction(args.id, by=_operator(), meter_stop=args.meter_stop,
+                                         reason=args.reason, note=args.note)
+        except ValueError as exc:
+            raise CliError(f"cannot close: {exc}") from None
+        if getattr(args, "json", False):
+            _print_json(tx)
+        else:
+            sys.stdout.write(f"closed transaction {tx['id']} at meter {tx['meter_stop']} "
+                             f"({tx['stop_reason']}, by {tx['closed_by']})\n")
+        return EXIT_OK
     admin = _central(args).admin
     try:
         rows = admin.list_transactions(charge_box_id=args.chargebox, id_tag=args.tag,

@@ -20,10 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ocpp_soap.messages import service_schema
-from ocpp_soap.soap.versions import CENTRAL
-
-from . import hotpath
+from . import closing, hotpath
 from .commands import HAS_PENDING, Outbound
 from .endpoint import (
     SOURCE_FROM,
@@ -60,10 +57,7 @@ from .vendors import DataTransferRequest, VendorRegistry
 
 log = logging.getLogger(__name__)
 
-#: StopTransaction reasons of the OCPP 1.6 enumeration (1.5 sends none).
-STOP_REASONS = frozenset(
-    service_schema("1.6", CENTRAL).operation("StopTransaction").request.field("reason")
-    .type.enumeration)
+STOP_REASONS = closing.STOP_REASONS
 
 
 def stop_reason(reason: Any) -> tuple[str | None, str | None]:
@@ -452,6 +446,9 @@ class CentralSystem(Outbound):
                     session, id_tag, now, for_start=True, exclude_transaction=existing.id
                 )
                 return {"transactionId": existing.id, "idTagInfo": info}
+            # A connector charges one transaction at a time: closing what its box left open
+            # there comes first, so the stale one does not count against the tag either.
+            self._close_stale(session, box.charge_box_id, connector_id, now)
             info = id_tag_info(session, id_tag, now, for_start=True)
             tx = Transaction(
                 charge_box_id=box.charge_box_id,
@@ -477,6 +474,26 @@ class CentralSystem(Outbound):
 
         return self.store.write(work)
 
+    def _close_stale(self, session: Session, box_id: str, connector_id: int | None,
+                     now: datetime) -> None:
+        """A start on a connector closes the older open transactions there (their box rebooted
+        or lost a reply). BootNotification closes nothing."""
+        if connector_id is None:
+            return
+        stale = session.execute(
+            select(Transaction).where(
+                Transaction.charge_box_id == box_id,
+                Transaction.connector_id == connector_id,
+                Transaction.stop_timestamp.is_(None),
+                Transaction.orphan.is_(False),
+            ).with_for_update()
+        ).scalars().all()
+        for old in stale:
+            note = (f"a new StartTransaction on connector {connector_id} at "
+                    f"{now.isoformat()} while this transaction was open")
+            closing.close(session, old, now=now, by=closing.CLOSED_BY_CENTRAL, note=note)
+            log.warning("%s: transaction %s closed: %s", box_id, old.id, note)
+
     def stop_transaction(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         """Closes the transaction and keeps its transactionData. An unknown id gets an orphan row
         (flagged) so its data is kept; a repeated stop keeps the first stop and adds only samples
@@ -500,7 +517,9 @@ class CentralSystem(Outbound):
             tx = session.get(Transaction, reported) if reported is not None else None
             if tx is not None and tx.charge_box_id != box.charge_box_id:
                 tx = None
-            repeated = tx is not None and tx.stop_timestamp is not None
+            # A transaction we closed ourselves still takes the box's own stop values.
+            repeated = (tx is not None and tx.stop_timestamp is not None
+                        and not closing.closed_by_us(tx))
             if tx is None:
                 log.warning(
                     "%s: StopTransaction for unknown transaction %s", box.charge_box_id, reported

@@ -21,6 +21,7 @@ from ocpp_soap.messages.schema import Builtin, Complex, Field, Restricted, TextW
 from ocpp_soap.soap.versions import CHARGEPOINT, VERSIONS
 
 from .admin import REGISTRATION_STATUSES
+from .closing import STOP_REASONS
 from .idtags import STORED_STATUSES
 from .storage import models
 from .storage.types import JSONPayload, UTCDateTime
@@ -94,6 +95,18 @@ BODIES: dict[str, dict[str, Any]] = {
                                                   "description": "null: no limit; absent: the"
                                                                  " configured default"}),
             "note": _nullable(_STR),
+        },
+    },
+    "TransactionClose": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "meter_stop": _nullable({"type": "integer", "minimum": 0,
+                                     "description": "Wh; default: the last energy reading"
+                                                    " known, else the start value"}),
+            "reason": _nullable({"type": "string", "enum": list(STOP_REASONS),
+                                 "default": "Other"}),
+            "note": _nullable({**_STR, "description": "Why (kept with the transaction)"}),
         },
     },
     "IdTagUpdate": {
@@ -446,6 +459,13 @@ def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
             "get": _op("getTransaction", "history", "A transaction",
                        {"200": _json(_ref("Transaction"), "The transaction")},
                        params=[_p("id", {"type": "integer"}, "transactionId")], errors=("404",)),
+        },
+        "/transactions/{id}/close": {
+            "post": _op("closeTransaction", "history",
+                        "Close a transaction its box never stopped (who and when recorded)",
+                        {"200": _json(_ref("Transaction"), "Closed")},
+                        params=[_p("id", {"type": "integer"}, "transactionId")],
+                        body="TransactionClose", errors=("404", "409", "413", "422")),
         },
         "/metervalues": {
             "get": _op("listMeterValues", "history", "Meter samples in time order",

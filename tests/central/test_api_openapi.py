@@ -31,6 +31,7 @@ CONTRACT = {
     "/idtags/{idTag}/block": {"post"},
     "/transactions": {"get"},
     "/transactions/{id}": {"get"},
+    "/transactions/{id}/close": {"post"},
     "/metervalues": {"get"},
     "/connectors": {"get"},
     "/messages": {"get"},
@@ -171,6 +172,15 @@ def test_real_answers_fit_their_schemas(served):
     assert r.status_code == 502
     _check(doc, {"$ref": "#/components/schemas/Error"}, r.json())
     _check(doc, _response_schema(doc, "/commands", "get"), api.get("/commands").json())
+    # closing a transaction (issue 14): the session's is stopped, a new one is open
+    assert api.post(f"/transactions/{tx}/close", {}).status_code == 409
+    from ocpp_soap.central.testing import Ctx
+
+    start = {**example("1.6", "CentralSystemService", "StartTransaction")[0], "meterStart": 7}
+    open_tx = api.app.central.start_transaction(Ctx("CB-1001"), start)["transactionId"]
+    r = api.post(f"/transactions/{open_tx}/close", {"meter_stop": 5, "note": "stale"})
+    assert r.status_code == 200, r.text
+    _check(doc, _response_schema(doc, "/transactions/{id}/close", "post"), r.json())
 
 
 def test_document_matches_the_module(served):

@@ -65,6 +65,13 @@ V2_COLUMNS: tuple[tuple[str, str], ...] = (
     ("charge_boxes", "called_address"),
     ("transactions", "stop_reason_raw"),
     ("connector_status", "reported_timestamp"),
+    ("transactions", "closed_by"),
+    ("transactions", "closed_at"),
+    ("transactions", "close_note"),
+    ("transactions", "warnings"),
+    ("meter_samples", "reported_unit"),
+    ("meter_samples", "linked_by"),
+    ("meter_samples", "warnings"),
 )
 
 

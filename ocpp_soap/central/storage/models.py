@@ -156,6 +156,15 @@ class Transaction(Base):
     orphan: Mapped[bool] = mapped_column(Boolean, default=False)
     reported_transaction_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+    # Closed by the Central System (a newer StartTransaction on the connector) or an operator,
+    # not by the box: who ("central-system", "cli (user)", "api (address)"), when and why. A
+    # late StopTransaction still fixes the stop values and keeps these.
+    closed_by: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    close_note: Mapped[str | None] = mapped_column(Text)
+    # Implausible values seen (meterStop < meterStart, a time ahead of ours, connector 0):
+    # a list of texts; the reply to the box is unchanged.
+    warnings: Mapped[Any] = mapped_column(JSONPayload, nullable=True)
 
 
 # The ConcurrentTx count compares idTags ignoring case.
@@ -190,6 +199,13 @@ class MeterSample(Base):
     location: Mapped[str | None] = mapped_column(Short)
     source: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime]
+    # The unit as the box wrote it, when ``unit`` holds its normalised (1.6) spelling.
+    reported_unit: Mapped[str | None] = mapped_column(Short)
+    # "connector": a MeterValues without transactionId linked to the one open transaction on
+    # its connector.
+    linked_by: Mapped[str | None] = mapped_column(String(16))
+    # Implausible values seen (negative, a time ahead of ours): a list of texts.
+    warnings: Mapped[Any] = mapped_column(JSONPayload, nullable=True)
 
 
 class Reservation(Base):
