@@ -115,9 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="OCPP version to command it with before it has talked to us")
     a.add_argument("--secret", metavar="S", help="HTTP Basic-auth password the box must send")
     a.add_argument("--description", help="free text")
+    x = cbs.add_parser("update", help="change a charge box: accept a Pending box, and more",
+                       description="Change what `add` set: registration status (accept a "
+                                   "Pending box with --status Accepted), address, version, "
+                                   "Basic-auth secret, description.")
+    _common(x)
+    x.add_argument("id", metavar="ID")
+    x.add_argument("--status", choices=("Accepted", "Pending", "Rejected"),
+                   help="registration status")
+    x.add_argument("--endpoint", metavar="URL",
+                   help="the box's ChargePointService URL, set by hand (wins over learning)")
+    x.add_argument("--version", choices=("1.5", "1.6"), help="OCPP version to command it with")
+    x.add_argument("--secret", metavar="S",
+                   help="HTTP Basic-auth password the box must send ('' clears it)")
+    x.add_argument("--description", help="free text ('' clears it)")
     x = cbs.add_parser("list", help="list charge boxes")
     _common(x)
-    x.add_argument("--status", choices=("Accepted", "Pending", "Rejected"))
+    x.add_argument("--status", choices=("Accepted", "Pending", "Rejected"),
+                   help="only boxes with this registration status (Pending: what waits)")
     x = cbs.add_parser("show", help="one charge box with its connectors")
     _common(x)
     x.add_argument("id", metavar="ID")
@@ -331,6 +346,31 @@ def cmd_chargebox(args: argparse.Namespace) -> int:
             _print_json(box)
         else:
             sys.stdout.write(f"added charge box {args.id} ({args.status})\n")
+    elif args.action == "update":
+        changes: dict[str, Any] = {}
+        if args.status is not None:
+            changes["registration_status"] = args.status
+        if args.version is not None:
+            changes["ocpp_version"] = args.version
+        if args.secret is not None:
+            changes["auth_secret"] = args.secret or None
+        if args.description is not None:
+            changes["description"] = args.description or None
+        if not changes and args.endpoint is None:
+            raise CliError("nothing to change: give --status, --endpoint, --version, --secret "
+                           "or --description")
+        admin.get_chargebox(args.id)  # unknown box: exit 2 before anything changes
+        if args.endpoint is not None:
+            try:
+                box = admin.set_endpoint(args.id, args.endpoint)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+        if changes:
+            box = admin.update_chargebox(args.id, **changes)
+        if getattr(args, "json", False):
+            _print_json(box)
+        else:
+            sys.stdout.write(f"updated charge box {args.id} ({box['registration_status']})\n")
     elif args.action == "list":
         _print_rows(args, admin.list_chargeboxes(args.status), BOX_COLUMNS, "no charge boxes")
     elif args.action == "show":

@@ -17,7 +17,7 @@ from ocpp_soap.soap.client import BadReply, CallTimeout, OcppClient, RemoteFault
 from ocpp_soap.soap.versions import CHARGEPOINT
 
 from .domain import CentralSystem
-from .errors import Conflict, NotFound
+from .errors import Conflict, NoEndpoint, NotFound
 
 log = logging.getLogger("ocpp_soap.central")
 
@@ -68,13 +68,13 @@ class Commander:
         gets the command queued for its next message instead.
         """
         try:
-            target = self.central.command_target(charge_box_id)
-        except Conflict:
-            # An Accepted box whose address we do not know yet: its next message (with its
-            # address) takes the command, when the caller asked for queueing.
-            info = self.central.admin.get_chargebox(charge_box_id)
-            if not queue_if_unreachable or info["registration_status"] != "Accepted":
+            target = self.central.command_target(charge_box_id, operation)
+        except NoEndpoint:
+            # A box whose address we do not know yet: its next message (with its address)
+            # takes the command, when the caller asked for queueing.
+            if not queue_if_unreachable:
                 raise
+            info = self.central.admin.get_chargebox(charge_box_id)
             version = info.get("ocpp_version") or "1.6"
             checked = request_payload(version, CHARGEPOINT, operation, payload or {})
             return self._queue(charge_box_id, operation, checked, None, version,
@@ -189,7 +189,16 @@ class Commander:
         try:
             for cmd in self.central.take_pending(charge_box_id):
                 try:
-                    target = self.central.command_target(charge_box_id)
+                    try:
+                        target = self.central.command_target(charge_box_id, cmd.operation)
+                    except NoEndpoint:
+                        raise
+                    except Conflict as exc:
+                        # Not for a box in this state (RemoteStart to a Pending box): it
+                        # waits for the box to be accepted; the others go now.
+                        log.info("%s: queued %s kept: %s", charge_box_id, cmd.operation, exc)
+                        self.central.release_pending(cmd.id)
+                        continue
                     version = target.version or "1.6"
                     payload = request_payload(version, CHARGEPOINT, cmd.operation, cmd.payload)
                     self._send(charge_box_id, target.endpoint, version, cmd.operation, payload,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, NotFound
+from .errors import Conflict, NoEndpoint, NotFound
 from .settings import CentralSettings
 from .storage.models import ChargeBox, CommandLog, EnvelopeLog, PendingCommand
 from .storage.store import Store
@@ -57,6 +57,23 @@ class CommandTarget:
     called_address: str | None = None
 
 
+#: What a Pending box may not be sent (OCPP 1.6 4.2: while Pending the Central System may read
+#: and change configuration, trigger messages and more, but not start or stop charging).
+PENDING_FORBIDDEN = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
+
+
+def check_may_command(charge_box_id: str, status: str | None, operation: str | None) -> None:
+    """Conflict unless a box of registration ``status`` may be sent ``operation`` (None: any
+    operation a Pending box may get)."""
+    if status == "Accepted":
+        return
+    if status == "Pending" and operation not in PENDING_FORBIDDEN:
+        return
+    what = f"{operation} " if operation else ""
+    raise Conflict(f"charge box {charge_box_id!r} is {status}: {what}not allowed"
+                   + (" until it is Accepted" if status == "Pending" else ""))
+
+
 class Outbound:
     """Mixin for ``CentralSystem``: needs ``store``, ``settings`` and ``clock``."""
 
@@ -66,18 +83,17 @@ class Outbound:
 
     # ----------------------------------------------------------------- sending
 
-    def command_target(self, charge_box_id: str) -> CommandTarget:
-        """Endpoint and version for a command. NotFound → 404; Conflict → 409 (not Accepted or
-        no endpoint known yet)."""
+    def command_target(self, charge_box_id: str, operation: str | None = None) -> CommandTarget:
+        """Endpoint and version for a command. NotFound → 404; Conflict → 409 (the box may not
+        get ``operation`` now, see ``may_command``); NoEndpoint (a Conflict) → 409 or queued."""
 
         def work(session: Session) -> CommandTarget:
             box = session.get(ChargeBox, charge_box_id)
             if box is None:
                 raise NotFound(f"unknown charge box {charge_box_id!r}")
-            if box.registration_status != "Accepted":
-                raise Conflict(f"charge box {charge_box_id!r} is {box.registration_status}")
+            check_may_command(box.charge_box_id, box.registration_status, operation)
             if not box.endpoint_address:
-                raise Conflict(f"no endpoint known for charge box {charge_box_id!r}")
+                raise NoEndpoint(f"no endpoint known for charge box {charge_box_id!r}")
             return CommandTarget(
                 charge_box_id, box.endpoint_address, box.ocpp_version or "1.6",
                 box.endpoint_source, box.called_address,

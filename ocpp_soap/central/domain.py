@@ -199,18 +199,51 @@ class CentralSystem(Outbound):
         if password is not None and not verify_secret(password, box.auth_secret_hash):
             raise SecurityError(f"wrong Basic-auth password for {box.charge_box_id!r}")
 
-    def _accepted_box(self, session: Session, ctx: CallContextLike, now: datetime) -> ChargeBox:
-        """The sender's row, if it may send this message; records that it was seen."""
+    def _accepted_box(self, session: Session, ctx: CallContextLike, now: datetime,
+                      pending_ok: bool = False) -> ChargeBox:
+        """The sender's row, if it may send this message; records that it was seen.
+
+        Accepted boxes may send anything. A Pending box (OCPP 1.6 4.2) may send what keeps it
+        known while it waits (``pending_ok``: Heartbeat, StatusNotification, MeterValues
+        without a transaction, status notifications, DataTransfer), not Authorize or
+        transaction messages. An unknown box is registered on its first message of any kind
+        when the ``unknown_chargebox`` policy is ``accept`` (Accepted) or ``pending`` (Pending):
+        chargers moved to a new Central System do not reboot first.
+        """
         self._check_identity(ctx)
         box = session.get(ChargeBox, ctx.charge_box_id)
         if box is None:
-            raise SecurityError(f"unknown charge box {ctx.charge_box_id!r}")
-        if box.registration_status != "Accepted":
+            box = self._register_unknown(session, ctx, now)
+            if box is None:
+                raise SecurityError(f"unknown charge box {ctx.charge_box_id!r}")
+        status = box.registration_status
+        if status != "Accepted" and not (status == "Pending" and pending_ok):
+            action = getattr(ctx, "action", None) or "this message"
             raise SecurityError(
-                f"charge box {ctx.charge_box_id!r} is {box.registration_status}, not Accepted"
+                f"charge box {ctx.charge_box_id!r} is {status}, not Accepted"
+                + (f": {action} not allowed" if status == "Pending" else "")
             )
         self._check_secret(box, ctx)
         self._seen(box, ctx, now)
+        return box
+
+    def _register_unknown(self, session: Session, ctx: CallContextLike,
+                          now: datetime) -> ChargeBox | None:
+        """A new row for an unknown box under the ``accept``/``pending`` policy, else None."""
+        policy = self.settings.unknown_chargebox
+        if policy == "reject":
+            return None
+        box = ChargeBox(
+            charge_box_id=ctx.charge_box_id,
+            registration_status="Accepted" if policy == "accept" else "Pending",
+            endpoint_override=False,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(box)
+        log.warning("unknown charge box %r registered as %s (first message: %s)",
+                    ctx.charge_box_id, box.registration_status,
+                    getattr(ctx, "action", None) or "?")
         return box
 
     #: The quick acceptance UPDATE (also run by ``hotpath`` on the driver's connection).
@@ -345,25 +378,12 @@ class CentralSystem(Outbound):
             self._check_identity(ctx)
             box = session.get(ChargeBox, ctx.charge_box_id)
             if box is None:
-                policy = self.settings.unknown_chargebox
-                if policy == "reject":
+                box = self._register_unknown(session, ctx, now)
+                if box is None:
                     log.warning(
                         "BootNotification from unknown charge box %r rejected", ctx.charge_box_id
                     )
                     return "Rejected"
-                box = ChargeBox(
-                    charge_box_id=ctx.charge_box_id,
-                    registration_status="Accepted" if policy == "accept" else "Pending",
-                    endpoint_override=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(box)
-                log.warning(
-                    "unknown charge box %r registered as %s",
-                    ctx.charge_box_id,
-                    box.registration_status,
-                )
             self._check_secret(box, ctx)
             for wire_name, column in BOOT_FIELDS.items():
                 value = payload.get(wire_name)
@@ -385,7 +405,7 @@ class CentralSystem(Outbound):
 
         def work(session: Session) -> None:
             if not self._quick_accept(session, ctx, now, heartbeat=True):
-                box = self._accepted_box(session, ctx, now)
+                box = self._accepted_box(session, ctx, now, pending_ok=True)
                 box.last_heartbeat_at = now
             self._note_pending(session, ctx)
 
@@ -582,7 +602,7 @@ class CentralSystem(Outbound):
 
         def work(session: Session) -> None:
             if not self._quick_accept(session, ctx, now):
-                self._accepted_box(session, ctx, now)
+                self._accepted_box(session, ctx, now, pending_ok=reported is None)
             box_id = ctx.charge_box_id
             tx = session.get(Transaction, reported) if reported is not None else None
             if tx is not None and tx.charge_box_id != box_id:
@@ -659,7 +679,7 @@ class CentralSystem(Outbound):
 
         def work(session: Session) -> None:
             if not self._quick_accept(session, ctx, now):
-                self._accepted_box(session, ctx, now)
+                self._accepted_box(session, ctx, now, pending_ok=True)
                 session.flush()
             upsert(session, ConnectorStatus, values, keys=("charge_box_id", "connector_id"))
 
@@ -676,7 +696,7 @@ class CentralSystem(Outbound):
         now = self.clock()
 
         def work(session: Session) -> None:
-            box = self._accepted_box(session, ctx, now)
+            box = self._accepted_box(session, ctx, now, pending_ok=True)
             setattr(box, f"{kind}_status", None if status is None else str(status))
             setattr(box, f"{kind}_status_at", now)
             session.add(
@@ -692,7 +712,8 @@ class CentralSystem(Outbound):
         """Gate and record in the database; the vendor handler runs outside any transaction so
         slow plug-in code never holds the write lock."""
         now = self.clock()
-        self.store.write(lambda session: self._accepted_box(session, ctx, now) and None)
+        self.store.write(lambda session: self._accepted_box(session, ctx, now, pending_ok=True)
+                         and None)
         data = payload.get("data")
         request = DataTransferRequest(
             charge_box_id=ctx.charge_box_id,

@@ -20,3 +20,7 @@ class NotFound(LookupError):
 
 class Conflict(Exception):
     """An admin call clashes with what is stored, e.g. adding a box twice (API → 409)."""
+
+
+class NoEndpoint(Conflict):
+    """A command for a box whose address we do not know yet (it may be queued)."""

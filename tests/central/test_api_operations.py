@@ -189,7 +189,11 @@ def test_unknown_operation_is_404(world):
 
 def test_box_not_accepted_or_without_endpoint_is_409(world):
     api, _ = world
-    assert_error(call(api, "PENDING", "Reset", {"type": "Soft"}), 409, "Pending")
+    # OCPP 1.6 4.2: a Pending box gets every command but RemoteStart/RemoteStop (issue 14).
+    assert call(api, "PENDING", "Reset", {"type": "Soft"}).status_code == 200
+    assert_error(call(api, "PENDING", "RemoteStartTransaction", {"idTag": "T"}), 409, "Pending")
+    api.admin.update_chargebox("PENDING", registration_status="Rejected")
+    assert_error(call(api, "PENDING", "Reset", {"type": "Soft"}), 409, "Rejected")
     assert_error(call(api, "NOWHERE", "Reset", {"type": "Soft"}), 409, "endpoint")
 
 
@@ -282,7 +286,8 @@ def test_queue_for_a_box_without_endpoint_is_202(world):
     assert r.status_code == 202, r.text
     pending = api.get("/pending", params={"chargebox": "NOWHERE"}).json()["items"]
     assert [p["id"] for p in pending] == [r.json()["pending_id"]]
-    assert_error(call(api, "PENDING", "Reset", {"type": "Soft"}, params={"queue": "true"}), 409)
+    assert_error(call(api, "PENDING", "RemoteStartTransaction", {"idTag": "T"},
+                      params={"queue": "true"}), 409)
     assert_error(call(api, "NOWHERE", "Reset", {"type": "Soft"}, params={"queue": "perhaps"}), 400,
                  "queue")
 

@@ -123,7 +123,8 @@ def test_call_errors(capsys, db, cp):
     assert code == 1 and "no endpoint known" in err
     assert run(capsys, "chargebox", "add", "CB3", "--status", "Pending",
                "--endpoint", cp.url, *db)[0] == 0
-    code, _, err = run(capsys, "call", "CB3", "Reset", "type=Soft", *db)
+    # A Pending box gets every command but RemoteStart/RemoteStop (issue 14).
+    code, _, err = run(capsys, "call", "CB3", "RemoteStartTransaction", "idTag=T", *db)
     assert code == 1 and "Pending" in err
 
     assert run(capsys, "chargebox", "add", "DOWN", "--endpoint", dead_url(), *db)[0] == 0

@@ -51,8 +51,10 @@ def test_unknown_box_policy_pending_registers_pending(tmp_path):
     central = central_on_file(tmp_path, unknown_chargebox="pending")
     assert central.boot(Ctx(charge_box_id="X"), BOOT)["status"] == "Pending"
     assert central.admin.get_chargebox("X")["registration_status"] == "Pending"
+    # OCPP 1.6 4.2: a Pending box's Heartbeat is answered, its Authorize is not.
+    assert "currentTime" in central.heartbeat(Ctx(charge_box_id="X"), {})
     with pytest.raises(SecurityError):
-        central.heartbeat(Ctx(charge_box_id="X"), {})
+        central.authorize(Ctx(charge_box_id="X", action="Authorize"), {"idTag": "T"})
     # The operator accepts it; the next boot is Accepted and messages pass.
     central.admin.update_chargebox("X", registration_status="Accepted")
     assert central.boot(Ctx(charge_box_id="X"), BOOT)["status"] == "Accepted"
@@ -90,10 +92,15 @@ def test_anything_but_boot_from_unknown_box_is_security_error(central, method, p
         getattr(central, method)(Ctx(charge_box_id="NOPE"), payload)
 
 
-def test_anything_but_boot_from_pending_box_is_security_error(central):
+def test_pending_box_gets_security_error_for_authorize_and_transactions(central):
     central.admin.add_chargebox("CB1", registration_status="Pending")
+    central.heartbeat(Ctx(), {})
     with pytest.raises(SecurityError):
-        central.heartbeat(Ctx(), {})
+        central.authorize(Ctx(), {"idTag": "T"})
+    with pytest.raises(SecurityError):
+        central.meter_values(Ctx(), {"connectorId": 1, "transactionId": 3, "meterValue": []})
+    with pytest.raises(SecurityError):
+        central.stop_transaction(Ctx(), {"transactionId": 1, "meterStop": 0})
     with pytest.raises(SecurityError):
         central.start_transaction(Ctx(), {"connectorId": 1, "idTag": "T", "meterStart": 0})
     assert central.admin.list_transactions() == []
