@@ -361,9 +361,16 @@ class ChargePoint(Commands):
         except (KeyError, ValueError):
             raise ValueError(f"no connector {n} (this charge point has {len(self.connectors)})") from None
 
+    @property
+    def may_charge(self) -> bool:
+        """False once the Central System answered Rejected or Pending (OCPP 1.6 4.2: no
+        charging before it has been accepted). Before any answer (offline since power-on) the
+        offline rules decide."""
+        return self.registration not in ("Rejected", "Pending")
+
     def _usable(self, c: Connector) -> bool:
         return (not c.faulted and self.box_error == "NoError" and c.operative and self.box_operative
-                and c.transaction is None)
+                and c.transaction is None and self.may_charge)
 
     def plug(self, n: int) -> None:
         """The driver plugs the cable into connector ``n``."""

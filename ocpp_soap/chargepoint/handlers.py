@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpp_soap.chargepoint.core import ChargePoint
+from ocpp_soap.soap.faults import SecurityError
 
 #: operation → (name of the ChargePoint method, OCPP versions that define the operation)
 OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -37,11 +38,28 @@ OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 Handler = Callable[[Any, dict], dict]
 
+#: What a Pending charge point refuses (OCPP 1.6 4.2: the Central System may configure and
+#: query a Pending box, not make it charge).
+PENDING_REFUSED = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
+
+
+def check_registration(cp: ChargePoint, action: str) -> None:
+    """OCPP 1.6 4.2: while Rejected the charge point does not serve the Central System; while
+    Pending it serves everything but RemoteStart/RemoteStop. Refusals are SecurityError faults,
+    matching what the Central System does to a Pending box."""
+    if cp.registration == "Rejected":
+        raise SecurityError(f"charge point {cp.identity} is Rejected by the Central System: "
+                            f"{action} refused")
+    if cp.registration == "Pending" and action in PENDING_REFUSED:
+        raise SecurityError(f"charge point {cp.identity} is Pending: {action} refused until "
+                            "it is Accepted")
+
 
 def _make(cp: ChargePoint, action: str, method: str, versions: tuple[str, ...]) -> Handler:
     def handler(ctx: Any, payload: dict) -> dict:
         if cp.version not in versions:
             raise NotImplementedError(f"{action} does not exist in OCPP {cp.version}")
+        check_registration(cp, action)
         return getattr(cp, method)(payload or {})
 
     handler.__name__ = f"handle_{method}"
