@@ -500,11 +500,10 @@ def parse_fields(pairs: Sequence[str], data: str | None = None) -> dict[str, Any
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    from ocpp_soap.messages.payload import PayloadError, request_payload
-    from ocpp_soap.soap.versions import CHARGEPOINT
+    from ocpp_soap.messages.payload import PayloadError
 
     from .app import CentralApp, ServeOptions
-    from .commander import CommandFailed
+    from .commander import CommandFailed, check_command
 
     payload = parse_fields(args.fields, args.data)
     settings = _settings(args)
@@ -515,7 +514,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     try:
         # Check the fields before the box's state, so a typo is reported as such (exit 2).
         box = app.central.admin.get_chargebox(args.charge_box_id)
-        request_payload(box.get("ocpp_version") or "1.6", CHARGEPOINT, args.operation, payload)
+        check_command(box.get("ocpp_version") or "1.6", args.operation, payload)
         result = app.commander.send(args.charge_box_id, args.operation, payload,
                                     queue_if_unreachable=args.queue, timeout=args.timeout)
     except NotFound as exc:

@@ -21,7 +21,8 @@ from .errors import Conflict, NoEndpoint, NotFound
 
 log = logging.getLogger("ocpp_soap.central")
 
-__all__ = ["Commander", "CommandResult", "CommandFailed", "PayloadError", "NotFound"]
+__all__ = ["Commander", "CommandResult", "CommandFailed", "PayloadError", "NotFound",
+           "check_command"]
 
 
 @dataclass
@@ -36,6 +37,19 @@ class CommandResult:
     pending_id: int | None = None
     endpoint: str | None = None
     version: str | None = None
+
+
+def numbered_by_us(operation: str, payload: dict[str, Any]) -> bool:
+    """A ReserveNow without reservationId: the CS numbers it from its reservations table."""
+    return operation == "ReserveNow" and payload.get("reservationId") is None
+
+
+def check_command(version: str, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` checked (PayloadError) and typed for ``operation``, as every face checks it
+    before sending: a ReserveNow may leave out the reservationId the CS will give it."""
+    if numbered_by_us(operation, payload):
+        return request_payload(version, CHARGEPOINT, operation, {**payload, "reservationId": 0})
+    return request_payload(version, CHARGEPOINT, operation, payload)
 
 
 class CommandFailed(Exception):
@@ -82,12 +96,12 @@ class Commander:
         version = target.version or "1.6"
         payload = dict(payload or {})
         reservation = None
-        if operation == "ReserveNow" and payload.get("reservationId") is None:
+        if numbered_by_us(operation, payload):
             # The CS keeps its reservations; the stored row's id is the reservationId sent.
-            request_payload(version, CHARGEPOINT, operation, {**payload, "reservationId": 0})
+            fields = check_command(version, operation, payload)
             reservation = self.central.admin.add_reservation(
-                charge_box_id, payload["connectorId"], payload["idTag"], payload["expiryDate"],
-                parent_id_tag=payload.get("parentIdTag"))["id"]
+                charge_box_id, fields["connectorId"], fields["idTag"], fields["expiryDate"],
+                parent_id_tag=fields.get("parentIdTag"))["id"]
             payload["reservationId"] = reservation
         checked = request_payload(version, CHARGEPOINT, operation, payload)
         try:
