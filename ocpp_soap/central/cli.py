@@ -239,6 +239,8 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value) or "-"
     return str(value)
 
 
@@ -282,7 +284,7 @@ TAG_COLUMNS = (("id_tag", "TAG"), ("status", "STATUS"), ("expiry_date", "EXPIRES
 TX_COLUMNS = (("id", "ID"), ("charge_box_id", "CHARGE BOX"), ("connector_id", "CONN"),
               ("id_tag", "TAG"), ("start_timestamp", "STARTED"), ("meter_start", "METER START"),
               ("stop_timestamp", "STOPPED"), ("meter_stop", "METER STOP"),
-              ("stop_reason", "REASON"))
+              ("stop_reason", "REASON"), ("closed_by", "CLOSED BY"), ("warnings", "WARNINGS"))
 
 
 # ----------------------------------------------------------------------------- commands

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from . import closing, hotpath
+from . import closing, hotpath, plausibility
 from .commands import HAS_PENDING, Outbound
 from .endpoint import (
     SOURCE_FROM,
@@ -33,6 +33,7 @@ from .endpoint import (
 from .errors import SecurityError
 from .idtags import CursorTags, id_tag_info
 from .metering import (
+    LINKED_BY_CONNECTOR,
     SOURCE_METER_VALUES,
     SOURCE_STOP_TRANSACTION,
     build_samples,
@@ -470,6 +471,10 @@ class CentralSystem(Outbound):
             # there comes first, so the stale one does not count against the tag either.
             self._close_stale(session, box.charge_box_id, connector_id, now)
             info = id_tag_info(session, id_tag, now, for_start=True)
+            warnings = plausibility.start_warnings(connector_id, meter_start, started, now,
+                                                   self.settings.clock_skew)
+            if warnings:
+                log.warning("%s: StartTransaction: %s", box.charge_box_id, "; ".join(warnings))
             tx = Transaction(
                 charge_box_id=box.charge_box_id,
                 connector_id=connector_id,
@@ -481,6 +486,7 @@ class CentralSystem(Outbound):
                 stop_count=0,
                 orphan=False,
                 created_at=now,
+                warnings=warnings or None,
             )
             session.add(tx)
             session.flush()
@@ -559,6 +565,12 @@ class CentralSystem(Outbound):
                 tx.stop_timestamp = stopped or now
                 tx.meter_stop = payload.get("meterStop")
                 tx.stop_reason, tx.stop_reason_raw = stop_reason(payload.get("reason"))
+                warnings = plausibility.stop_warnings(tx.meter_start, tx.meter_stop, stopped, now,
+                                                      self.settings.clock_skew)
+                if warnings:
+                    log.warning("%s: StopTransaction %s: %s", box.charge_box_id, tx.id,
+                                "; ".join(warnings))
+                    tx.warnings = plausibility.merged(tx.warnings, warnings)
                 tx.stop_id_tag = id_tag
                 tx.stop_received_at = now
             tx.stop_count = (tx.stop_count or 0) + 1
@@ -571,6 +583,7 @@ class CentralSystem(Outbound):
                 reported_transaction_id=reported,
                 source=SOURCE_STOP_TRANSACTION,
                 received_at=now,
+                clock_skew=self.settings.clock_skew,
             )
             if repeated and rows:
                 known = {
@@ -604,22 +617,51 @@ class CentralSystem(Outbound):
             if not self._quick_accept(session, ctx, now):
                 self._accepted_box(session, ctx, now, pending_ok=reported is None)
             box_id = ctx.charge_box_id
+            connector_id = payload.get("connectorId")
             tx = session.get(Transaction, reported) if reported is not None else None
             if tx is not None and tx.charge_box_id != box_id:
                 tx = None
+            tx_id, linked_by = (tx.id if tx is not None else None), None
+            if reported is None:
+                tx_id = self._only_open_transaction(session, box_id, connector_id)
+                linked_by = LINKED_BY_CONNECTOR if tx_id is not None else None
             rows = build_samples(
                 payload.get("meterValue"),
                 charge_box_id=box_id,
-                connector_id=payload.get("connectorId"),
-                transaction_id=tx.id if tx is not None else None,
+                connector_id=connector_id,
+                transaction_id=tx_id,
                 reported_transaction_id=reported,
                 source=SOURCE_METER_VALUES,
                 received_at=now,
+                clock_skew=self.settings.clock_skew,
+                linked_by=linked_by,
             )
             insert_samples(session, self._not_stored_yet(session, rows))
 
         self.store.write(work)
         return {}
+
+    #: The open transactions on a connector (at most two read: "exactly one" is what counts).
+    OPEN_ON_CONNECTOR = (
+        select(Transaction.__table__.c.id)
+        .where(
+            Transaction.__table__.c.charge_box_id == bindparam("box_id"),
+            Transaction.__table__.c.connector_id == bindparam("connector_id"),
+            Transaction.__table__.c.stop_timestamp.is_(None),
+            Transaction.__table__.c.orphan.is_(False),
+        )
+        .limit(2)
+    )
+
+    def _only_open_transaction(self, session: Session, box_id: str,
+                               connector_id: int | None) -> int | None:
+        """The transaction a MeterValues without transactionId belongs to (1.5 boxes send them
+        during a transaction): the one open transaction on its connector, if exactly one."""
+        if not connector_id:
+            return None
+        ids = session.execute(self.OPEN_ON_CONNECTOR,
+                              {"box_id": box_id, "connector_id": connector_id}).scalars().all()
+        return ids[0] if len(ids) == 1 else None
 
     def _not_stored_yet(self, session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Nothing, when the message was stored already: a box re-sends a MeterValues whose reply

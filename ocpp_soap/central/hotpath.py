@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import plausibility
 from .commands import HAS_PENDING
 from .idtags import CursorTags, id_tag_info
 from .metering import (
+    LINKED_BY_CONNECTOR,
     SOURCE_METER_VALUES,
     SOURCE_STOP_TRANSACTION,
     build_samples,
@@ -54,7 +56,7 @@ _BOX_FOR_BOOT = select(*(_BOX[c] for c in _BOOT_STATE)).where(
 
 _SAMPLE_COLUMNS = ("transaction_id", "reported_transaction_id", "charge_box_id", "connector_id",
                    "timestamp", "value", "source", "received_at", "measurand", "unit", "context",
-                   "format", "phase", "location")
+                   "format", "phase", "location", "reported_unit", "linked_by", "warnings")
 _INSERT_SAMPLE = insert(MeterSample.__table__).values(
     {c: bindparam(c) for c in _SAMPLE_COLUMNS})
 _KEY_COLUMNS = ("connector_id", "reported_transaction_id", "timestamp", "value", "measurand",
@@ -66,14 +68,14 @@ _STORED_IN_RANGE = select(*(_SAMPLE[c] for c in _KEY_COLUMNS)).where(
     _SAMPLE.timestamp >= bindparam("first"),
     _SAMPLE.timestamp <= bindparam("last"),
 )
-_TX_OF = select(_TX.charge_box_id, _TX.connector_id, _TX.stop_timestamp).where(
-    _TX.id == bindparam("tx_id"))
+_TX_OF = select(_TX.charge_box_id, _TX.connector_id, _TX.stop_timestamp, _TX.meter_start,
+                _TX.warnings).where(_TX.id == bindparam("tx_id"))
 _TX_STOP = (
     update(Transaction.__table__)
     .where(_TX.id == bindparam("tx_id"), _TX.stop_timestamp.is_(None))
     .values(stop_timestamp=bindparam("stopped"), meter_stop=bindparam("meter_stop"),
             stop_reason=bindparam("reason"), stop_reason_raw=bindparam("reason_raw"),
-            stop_id_tag=bindparam("stop_id_tag"),
+            stop_id_tag=bindparam("stop_id_tag"), warnings=bindparam("warnings"),
             stop_received_at=bindparam("now"), stop_count=_TX.stop_count + 1)
 )
 
@@ -155,19 +157,28 @@ def meter_values(cs: CentralSystem, ctx: CallContextLike, payload: dict[str, Any
 
     def work(cur: Cursor) -> None:
         _accept(cs, cur, ctx, now)
-        tx_id = None
+        tx_id, linked_by = None, None
+        connector_id = payload.get("connectorId")
         if reported is not None:
             tx = cur.first(cs.fast(_TX_OF), {"tx_id": reported})
             if tx is not None and tx[0] == ctx.charge_box_id:
                 tx_id = reported
+        elif connector_id:
+            # the rule of ``CentralSystem._only_open_transaction``
+            ids = cur.all(cs.fast(cs.OPEN_ON_CONNECTOR),
+                          {"box_id": ctx.charge_box_id, "connector_id": connector_id})
+            if len(ids) == 1:
+                tx_id, linked_by = ids[0][0], LINKED_BY_CONNECTOR
         rows = build_samples(
             payload.get("meterValue"),
             charge_box_id=ctx.charge_box_id,
-            connector_id=payload.get("connectorId"),
+            connector_id=connector_id,
             transaction_id=tx_id,
             reported_transaction_id=reported,
             source=SOURCE_METER_VALUES,
             received_at=now,
+            clock_skew=cs.settings.clock_skew,
+            linked_by=linked_by,
         )
         if rows and not _stored_already(cs, cur, rows):
             cur.executemany(cs.fast(_INSERT_SAMPLE), rows)
@@ -223,9 +234,14 @@ def stop_transaction(cs: CentralSystem, ctx: CallContextLike, payload: dict[str,
 
         id_tag = payload.get("idTag")
         reason, reason_raw = stop_reason(payload.get("reason"))
+        warnings = plausibility.stop_warnings(tx[3], payload.get("meterStop"), stopped, now,
+                                              cs.settings.clock_skew)
+        if warnings:
+            raise Retry  # logged and merged on the general path
         changed = cur.execute(cs.fast(_TX_STOP), {
             "tx_id": reported, "stopped": stopped or now, "meter_stop": payload.get("meterStop"),
-            "reason": reason, "reason_raw": reason_raw, "stop_id_tag": id_tag, "now": now})
+            "reason": reason, "reason_raw": reason_raw, "stop_id_tag": id_tag, "now": now,
+            "warnings": tx[4]})
         if changed != 1:
             raise Retry
         rows = build_samples(
@@ -236,6 +252,7 @@ def stop_transaction(cs: CentralSystem, ctx: CallContextLike, payload: dict[str,
             reported_transaction_id=reported,
             source=SOURCE_STOP_TRANSACTION,
             received_at=now,
+            clock_skew=cs.settings.clock_skew,
         )
         cur.executemany(cs.fast(_INSERT_SAMPLE), rows)
 

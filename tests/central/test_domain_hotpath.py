@@ -178,12 +178,15 @@ def test_cases_outside_the_fast_path_are_refused(tmp_path, counted):
     with pytest.raises(Exception, match="Basic auth"):
         central.boot(_ctx("BootNotification", charge_box_id="SECRET-1"), {
             "chargePointVendor": "V", "chargePointModel": "M"})
-    # An unregistered sender is refused by the general path, which raises as before.
+    # An unregistered sender goes the general path, which registers it under "accept" (issue 14)
+    # and refuses it under "reject".
+    central.meter_values(_ctx("MeterValues", charge_box_id="GHOST"), _meter(None, T0))
+    central.settings.unknown_chargebox = "reject"
     with pytest.raises(Exception, match="unknown charge box"):
-        central.meter_values(_ctx("MeterValues", charge_box_id="GHOST"), _meter(None, T0))
+        central.meter_values(_ctx("MeterValues", charge_box_id="GHOST-2"), _meter(None, T0))
     assert counted["boot:refused"] == 2
     assert counted["meter_values"] == 1  # the box registered by its boot is in good standing
-    assert counted["meter_values:refused"] == 1
+    assert counted["meter_values:refused"] == 2
     with central.store._read() as session:
         assert session.get(ChargeBox, "NEW-1").charge_point_vendor == "V"
         assert session.get(IdTag, "TAG-A") is not None
