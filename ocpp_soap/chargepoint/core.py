@@ -50,6 +50,9 @@ class CentralLink(Protocol):
 class ChargePoint(Commands):
     """One simulated charge point of OCPP version ``version`` ("1.5" or "1.6")."""
 
+    #: Seconds between saves of the meter register while charging (see ``_arm_persist``).
+    PERSIST_INTERVAL_S = 10.0
+
     def __init__(self, identity: str, version: str = "1.6", connectors: int = 1,
                  config: SimConfig | dict | None = None, state_path: str | None = None,
                  central: CentralLink | None = None, scheduler: Any = None) -> None:
@@ -244,9 +247,11 @@ class ChargePoint(Commands):
         self._schedule_heartbeat()
         self._schedule_aligned()
         self._refresh_power()
-        self._notify_status()
+        # Transaction messages queued while down (a PowerLoss stop) go before the status
+        # notifications, so the Central System never sees Available beside a running session.
         self.outbox.paused = False
         self.outbox.kick()
+        self._notify_status()
 
     def _schedule_heartbeat(self) -> None:
         interval = self.config.int("HeartbeatInterval")
@@ -536,9 +541,27 @@ class ChargePoint(Commands):
             self.outbox.put("StartTransaction", payload, local_tx=tx.local_id)
             self._schedule_sample(c)
             self._save()
+            self._arm_persist()
         self._refresh_power()
         self.outbox.drain()
         self._notify_status()
+
+    def _arm_persist(self) -> None:
+        """Keep the meter register on disk every ``PERSIST_INTERVAL_S`` while charging, whatever
+        the sample interval: a power cut loses at most that much energy."""
+        if any(c.transaction is not None for c in self.connectors.values()):
+            self._set_timer("persist", self.PERSIST_INTERVAL_S, self._persist)
+
+    def _persist(self) -> None:
+        if not self.running:
+            return
+        now = self.now()
+        with self._lock:
+            for c in self.connectors.values():
+                if c.transaction is not None:
+                    c.meter.update(now)
+            self._save()
+        self._arm_persist()
 
     def _stop_locked(self, c: Connector, reason: str, tag: str | None, now: datetime) -> None:
         """End the transaction on ``c`` and queue its StopTransaction (caller holds the lock)."""
