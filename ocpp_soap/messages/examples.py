@@ -99,8 +99,9 @@ CHARGEPOINT: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                         "stopTime": EXPIRY, "retries": 3, "retryInterval": 60},
                        {"fileName": "diagnostics-CB-1001-20260314.zip"}),
     "GetLocalListVersion": ({}, {"listVersion": 7}),
-    "RemoteStartTransaction": ({"connectorId": 1, "idTag": TAG, "chargingProfile": _PROFILE},
-                               {"status": "Accepted"}),
+    # OCPP 1.6 5.16: the TxProfile of a RemoteStart has no transactionId (there is none yet).
+    "RemoteStartTransaction": ({"connectorId": 1, "idTag": TAG, "chargingProfile": {
+        k: v for k, v in _PROFILE.items() if k != "transactionId"}}, {"status": "Accepted"}),
     "RemoteStopTransaction": ({"transactionId": 4711}, {"status": "Accepted"}),
     "ReserveNow": ({"connectorId": 1, "expiryDate": EXPIRY, "idTag": TAG,
                     "parentIdTag": "FLEET01", "reservationId": 88}, {"status": "Accepted"}),
