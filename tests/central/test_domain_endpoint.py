@@ -199,5 +199,10 @@ def test_command_target(central):
     target = central.command_target("CB1")
     assert (target.endpoint, target.version) == ("http://10.1.1.5:8082/", "1.5")
     central.admin.update_chargebox("CB1", registration_status="Pending")
-    with pytest.raises(Conflict):
-        central.command_target("CB1")
+    # a Pending box may be configured, not made to charge (OCPP 1.6 4.2)
+    assert central.command_target("CB1", "ChangeConfiguration").endpoint == target.endpoint
+    with pytest.raises(Conflict, match="Pending"):
+        central.command_target("CB1", "RemoteStartTransaction")
+    central.admin.update_chargebox("CB1", registration_status="Rejected")
+    with pytest.raises(Conflict, match="Rejected"):
+        central.command_target("CB1", "ChangeConfiguration")
