@@ -70,6 +70,8 @@ def stop_reason(reason: Any) -> tuple[str | None, str | None]:
     return "Other", str(reason)[:1000]
 
 BOOT_NOTIFICATION = "BootNotification"
+#: Longest identity a box is registered under (the column's length; OCPP's is far shorter).
+MAX_IDENTITY = 255
 REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
 # Explicit statements of the box's URL outrank our guess from the peer address.
 _STRONG_SOURCES = {SOURCE_FROM, SOURCE_REPLY_TO, "manual"}
@@ -233,6 +235,11 @@ class CentralSystem(Outbound):
         """A new row for an unknown box under the ``accept``/``pending`` policy, else None."""
         policy = self.settings.unknown_chargebox
         if policy == "reject":
+            return None
+        identity = ctx.charge_box_id
+        if not identity or len(identity) > MAX_IDENTITY or not identity.isprintable():
+            log.warning("unknown charge box with an unusable identity %r not registered",
+                        identity[:80] if identity else identity)
             return None
         box = ChargeBox(
             charge_box_id=ctx.charge_box_id,

@@ -176,3 +176,14 @@ def test_chargebox_update_cli(tmp_path, capsys):
     assert main(["chargebox", "update", "CB1", "--endpoint", "ftp://x", *db]) == 2
     capsys.readouterr()
     _ = datetime.now(UTC)
+
+
+@pytest.mark.parametrize("identity", ["A" * 300, "CB\tX", "CB\u200bX"])
+def test_accept_does_not_register_unusable_identities(tmp_path, identity):
+    from tests.central.behaviour_support import send
+
+    with InProcessCS(tmp_path / "cs.db", unknown_chargebox="accept") as cs:
+        r = send(cs.soap_url("1.6"), "1.6", identity, "Heartbeat")
+        assert r.status == 400 and "SecurityError" in r.text
+        assert cs.admin.list_chargeboxes() == []
+        assert send(cs.soap_url("1.6"), "1.6", "GOOD", "Heartbeat").status == 200
