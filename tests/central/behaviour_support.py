@@ -54,18 +54,13 @@ def replace(old: str, new: str) -> Callable[[bytes], bytes]:
     return edit
 
 
-def backends() -> list[str]:
-    """SQLite always; PostgreSQL when ``OCPP_SOAP_TEST_PG_URL`` names a server."""
-    import os
-
-    return ["sqlite", "postgresql"] if os.environ.get("OCPP_SOAP_TEST_PG_URL") else ["sqlite"]
+#: Every storage test here runs on both (PostgreSQL: the session's server, see ``pg_url``).
+BACKENDS = ("sqlite", "postgresql")
 
 
-def db_url(backend: str, tmp_path) -> str:
-    import os
-
-    from ocpp_soap.central.testing import fresh_postgres_database
-
-    if backend == "postgresql":
-        return fresh_postgres_database(os.environ["OCPP_SOAP_TEST_PG_URL"])
+def db_url(request, tmp_path) -> str:
+    """A fresh database of the backend ``request.param`` names: a SQLite file in ``tmp_path``, or
+    a throw-away PostgreSQL database (the ``pg_url`` fixture of ``tests/conftest.py``)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_url")
     return f"sqlite:///{tmp_path / 'cs.db'}"

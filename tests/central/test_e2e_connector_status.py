@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ocpp_soap.central.timeutil import parse_time
-from tests.central.behaviour_support import backends, db_url, send
+from tests.central.behaviour_support import BACKENDS, db_url, send
 from tests.central.test_e2e_support import InProcessCS
 
 BUSY = {"1.5": "Occupied", "1.6": "Charging"}
 AFTER = {"1.5": "Available", "1.6": "Finishing"}
 
 
-@pytest.fixture(params=backends())
+@pytest.fixture(params=BACKENDS)
 def cs(request, tmp_path):
-    with InProcessCS(tmp_path / "x.db", db_url=db_url(request.param, tmp_path),
+    with InProcessCS(tmp_path / "x.db", db_url=db_url(request, tmp_path),
                      clock_skew=300) as central:
         central.admin.add_chargebox("CB1")
         yield central

@@ -17,15 +17,15 @@ import pytest
 import requests
 
 from ocpp_soap.central.cli import main
-from tests.central.behaviour_support import backends, db_url, send
+from tests.central.behaviour_support import BACKENDS, db_url, send
 from tests.central.test_e2e_support import InProcessCS
 
 AMPS = {"1.5": "Amp", "1.6": "A"}
 
 
-@pytest.fixture(params=backends())
+@pytest.fixture(params=BACKENDS)
 def cs(request, tmp_path):
-    with InProcessCS(tmp_path / "x.db", db_url=db_url(request.param, tmp_path)) as central:
+    with InProcessCS(tmp_path / "x.db", db_url=db_url(request, tmp_path)) as central:
         central.admin.add_chargebox("CB1")
         central.admin.add_tag("TAG1", max_active_transactions=None)
         yield central

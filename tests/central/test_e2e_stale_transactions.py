@@ -18,7 +18,7 @@ import requests
 from ocpp_soap.central.cli import main
 from ocpp_soap.chargepoint.server import SimulatedChargePoint, new_scheduler
 from ocpp_soap.soap.client import OcppClient
-from tests.central.behaviour_support import backends, db_url
+from tests.central.behaviour_support import BACKENDS, db_url
 from tests.central.test_e2e_support import InProcessCS
 from tests.chargepoint.test_e2e_support import wait_until
 
@@ -136,13 +136,17 @@ def test_stale_transactions_end_to_end(tmp_path, version, capsys):
             _close(cp)
 
 
-@pytest.mark.parametrize("backend", backends())
-def test_closing_on_each_backend(tmp_path, backend):
+@pytest.fixture(params=BACKENDS)
+def backend_url(request, tmp_path):
+    return db_url(request, tmp_path)
+
+
+def test_closing_on_each_backend(backend_url):
     """The same rules on SQLite and PostgreSQL (row locks, kWh readings, a late stop)."""
     from ocpp_soap.central.domain import CentralSystem
     from ocpp_soap.central.settings import CentralSettings
     from ocpp_soap.central.testing import Ctx
-    central = CentralSystem.open(CentralSettings(db_url=db_url(backend, tmp_path)))
+    central = CentralSystem.open(CentralSettings(db_url=backend_url))
     try:
         central.admin.add_chargebox("CB1")
         central.admin.add_tag("T1", max_active_transactions=1)

@@ -13,15 +13,15 @@ from ocpp_soap.central.cli import main
 from ocpp_soap.central.storage import MIGRATIONS, make_engine, migrate
 from ocpp_soap.central.storage.migrations import V2_COLUMNS, V2_INDEXES
 from ocpp_soap.central.storage.store import Store
-from tests.central.behaviour_support import backends, db_url, send
+from tests.central.behaviour_support import BACKENDS, db_url, send
 from tests.central.test_e2e_support import InProcessCS
 
 T = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=backends())
+@pytest.fixture(params=BACKENDS)
 def url(request, tmp_path):
-    return db_url(request.param, tmp_path)
+    return db_url(request, tmp_path)
 
 
 @pytest.fixture

@@ -12,15 +12,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.central.behaviour_support import backends, db_url, replace, send
+from tests.central.behaviour_support import BACKENDS, db_url, replace, send
 from tests.central.test_e2e_support import InProcessCS
 
 T = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=backends())
+@pytest.fixture(params=BACKENDS)
 def cs(request, tmp_path):
-    with InProcessCS(tmp_path / "x.db", db_url=db_url(request.param, tmp_path)) as central:
+    with InProcessCS(tmp_path / "x.db", db_url=db_url(request, tmp_path)) as central:
         central.admin.add_chargebox("CB1")
         central.admin.add_tag("TAG1", max_active_transactions=None)
         yield central
