@@ -36,6 +36,7 @@ from .metering import (
     LINKED_BY_CONNECTOR,
     SOURCE_METER_VALUES,
     SOURCE_STOP_TRANSACTION,
+    ahead_warning,
     build_samples,
     insert_samples,
     sample_key,
@@ -690,11 +691,6 @@ class CentralSystem(Outbound):
             return []
         return rows
 
-    def ahead(self, timestamp: datetime | None, now: datetime) -> bool:
-        """Whether a box's time runs more than ``clock_skew`` ahead of ours (implausible)."""
-        return timestamp is not None and (timestamp - now).total_seconds() > \
-            self.settings.clock_skew
-
     def status_notification(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
         """Latest status per connector: the most recently received notification wins (boxes
         set their clocks from our currentTime, so their timestamps jump and cannot order them).
@@ -703,7 +699,7 @@ class CentralSystem(Outbound):
         now = self.clock()
         reported = as_utc(payload.get("timestamp"))
         timestamp = reported or now
-        if self.ahead(reported, now):
+        if ahead_warning(reported, now, self.settings.clock_skew):
             log.warning("%s: StatusNotification time %s is ahead of ours (%s); stored as received",
                         ctx.charge_box_id, reported.isoformat(), now.isoformat())
             timestamp = now
