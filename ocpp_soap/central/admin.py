@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import closing
+from .addressguard import AddressGuard, AddressRefused
 from .endpoint import SOURCE_MANUAL
 from .errors import Conflict, NotFound
 from .idtags import STORED_STATUSES, folded_equals
@@ -22,6 +23,7 @@ from .passwords import hash_secret
 from .records import to_dict
 from .settings import CentralSettings
 from .storage.models import (
+    BoxEvent,
     ChargeBox,
     CommandLog,
     ConnectorStatus,
@@ -35,6 +37,7 @@ from .storage.models import (
 )
 from .storage.store import Store
 from .timeutil import parse_time, utc_now
+from .trust import ENDPOINT_CHANGED, ENDPOINT_REFUSED, check_allow_from, check_fingerprint
 
 REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
 _UNSET: Any = object()
@@ -46,6 +49,12 @@ def _check_endpoint(address: str) -> str:
     if not address.startswith(("http://", "https://")):
         raise ValueError(f"endpoint must be an http(s) URL, not {address!r}")
     return address
+
+
+def _manual_event(box_id: str, kind: str, now: datetime, old: str | None, new: str | None,
+                  detail: str) -> BoxEvent:
+    return BoxEvent(at=now, charge_box_id=box_id, kind=kind, message="manual",
+                    old_address=old, new_address=new, detail=detail)
 
 
 def _check_version(version: str | None) -> None:
@@ -93,10 +102,29 @@ class CentralAdmin:
         store: Store,
         settings: CentralSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
+        guard: AddressGuard | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or CentralSettings()
         self.clock = clock
+        self.guard = guard or AddressGuard.from_settings(self.settings)
+
+    def _guarded_endpoint(self, charge_box_id: str, address: str) -> str:
+        """A hand-set address passes the same guard as a learned one; a refusal is a
+        ValueError (422, exit 2) and a box event."""
+        address = _check_endpoint(address)
+        try:
+            return self.guard.check_url(address, unresolved_ok=True)
+        except AddressRefused as exc:
+            now, why = self.clock(), str(exc)
+
+            def note(session: Session) -> None:
+                session.add(_manual_event(charge_box_id, ENDPOINT_REFUSED, now, None, address,
+                                          why))
+
+            if self.store.read(lambda s: s.get(ChargeBox, charge_box_id) is not None):
+                self.store.write(note)
+            raise ValueError(f"endpoint refused: {why}") from None
 
     # ----------------------------------------------------------------- charge boxes
 
@@ -109,12 +137,21 @@ class CentralAdmin:
         endpoint: str | None = None,
         auth_secret: str | None = None,
         ocpp_version: str | None = None,
+        allow_from: str | None = None,
+        cert_fingerprint: str | None = None,
     ) -> dict[str, Any]:
         """Register a box (it may then boot). Conflict if it exists. ``ocpp_version`` is only
-        needed to command a box that has not talked to us yet (it is learned from messages)."""
+        needed to command a box that has not talked to us yet (it is learned from messages).
+        ``allow_from`` (CIDRs) and ``cert_fingerprint`` are credentials beside the secret."""
         if not charge_box_id or not charge_box_id.strip():
             raise ValueError("charge box id must not be empty")
+        if len(charge_box_id) > 255:
+            raise ValueError("charge box id longer than 255 characters")
         _check_version(ocpp_version)
+        allow_from = check_allow_from(allow_from)
+        cert_fingerprint = check_fingerprint(cert_fingerprint)
+        if endpoint:
+            endpoint = self._guarded_endpoint(charge_box_id, endpoint)
         if registration_status not in REGISTRATION_STATUSES:
             raise ValueError(f"registration_status must be one of {REGISTRATION_STATUSES}")
         now = self.clock()
@@ -129,11 +166,13 @@ class CentralAdmin:
                 endpoint_override=False,
                 auth_secret_hash=hash_secret(auth_secret) if auth_secret else None,
                 ocpp_version=ocpp_version,
+                allow_from=allow_from,
+                cert_fingerprint=cert_fingerprint,
                 created_at=now,
                 updated_at=now,
             )
             if endpoint:
-                box.endpoint_address = _check_endpoint(endpoint)
+                box.endpoint_address = endpoint
                 box.endpoint_source = SOURCE_MANUAL
                 box.endpoint_override = True
                 box.endpoint_updated_at = now
@@ -180,10 +219,16 @@ class CentralAdmin:
         description: Any = _UNSET,
         auth_secret: Any = _UNSET,
         ocpp_version: str | None = None,
+        allow_from: Any = _UNSET,
+        cert_fingerprint: Any = _UNSET,
     ) -> dict[str, Any]:
-        """Change registration, description, Basic-auth secret (``None`` clears those two) or
-        the OCPP version to command the box with."""
+        """Change registration, description, Basic-auth secret, source networks, certificate
+        fingerprint (``None`` clears those) or the OCPP version to command the box with."""
         _check_version(ocpp_version)
+        if allow_from is not _UNSET:
+            allow_from = check_allow_from(allow_from)
+        if cert_fingerprint is not _UNSET:
+            cert_fingerprint = check_fingerprint(cert_fingerprint)
         if registration_status is not None and registration_status not in REGISTRATION_STATUSES:
             raise ValueError(f"registration_status must be one of {REGISTRATION_STATUSES}")
         now = self.clock()
@@ -200,6 +245,10 @@ class CentralAdmin:
                 box.auth_secret_hash = hash_secret(auth_secret) if auth_secret else None
             if ocpp_version is not None:
                 box.ocpp_version = ocpp_version
+            if allow_from is not _UNSET:
+                box.allow_from = allow_from
+            if cert_fingerprint is not _UNSET:
+                box.cert_fingerprint = cert_fingerprint
             box.updated_at = now
             return to_dict(box)
 
@@ -209,12 +258,15 @@ class CentralAdmin:
         """Operator's address for the box; it wins over learning. ``None`` gives the box back to
         learning (the last learned address is used right away)."""
         now = self.clock()
-        address = _check_endpoint(address) if address else None
+        if address and self.store.read(lambda s: s.get(ChargeBox, charge_box_id)) is None:
+            raise NotFound(f"unknown charge box {charge_box_id!r}")
+        address = self._guarded_endpoint(charge_box_id, address) if address else None
 
         def work(session: Session) -> dict[str, Any]:
             box = session.get(ChargeBox, charge_box_id)
             if box is None:
                 raise NotFound(f"unknown charge box {charge_box_id!r}")
+            old = box.endpoint_address
             if address:
                 box.endpoint_address, box.endpoint_source = address, SOURCE_MANUAL
                 box.endpoint_override = True
@@ -223,6 +275,10 @@ class CentralAdmin:
                 box.endpoint_address, box.endpoint_source = box.learned_address, box.learned_source
             box.endpoint_updated_at = now
             box.updated_at = now
+            if old != box.endpoint_address:
+                session.add(_manual_event(
+                    charge_box_id, ENDPOINT_CHANGED, now, old, box.endpoint_address,
+                    "set by hand" if address else "manual address cleared: back to the learned"))
             return to_dict(box)
 
         return self.store.write(work)
@@ -237,6 +293,24 @@ class CentralAdmin:
             session.delete(box)
 
         self.store.write(work)
+
+    def list_events(
+        self,
+        charge_box_id: str,
+        *,
+        kind: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The box's trust events, newest first (also for identities never registered)."""
+        query = select(BoxEvent).where(BoxEvent.charge_box_id == charge_box_id)
+        if kind:
+            query = query.where(BoxEvent.kind == kind)
+        query = _time_window(query, BoxEvent.at, since, until)
+        query = query.order_by(BoxEvent.id.desc()).limit(_limit(limit)).offset(offset)
+        return self._rows(query)
 
     # ----------------------------------------------------------------- id tags
 

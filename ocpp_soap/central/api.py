@@ -8,7 +8,12 @@ field (named in ``field``), 502 the box faulted, answered garbage or cannot be r
 did not answer in time.
 
 Auth: ``Authorization: Bearer <ServeOptions.api_token>``. Without a configured token the API only
-answers when the server listens on loopback, where only local users can reach it.
+answers when the server listens on loopback, and even then a browser on this machine can reach it:
+a page elsewhere may post a form (CSRF) or rebind its own name to 127.0.0.1 (DNS rebinding). So
+without a token two more checks answer 403 before anything else: the ``Host`` must be the listen
+address, a loopback name or our public host, and an ``Origin``, if sent, must be our own. And any
+write with a body must be ``application/json`` (415), which no form can send cross-site without
+a CORS preflight we never grant.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
@@ -226,6 +232,7 @@ class ApiApp:
             _R("/chargeboxes/<box>/endpoint", endpoint="set_endpoint", methods=["PUT"]),
             _R("/chargeboxes/<box>/endpoint", endpoint="clear_endpoint", methods=["DELETE"]),
             _R("/chargeboxes/<box>/connectors", endpoint="box_connectors", methods=["GET"]),
+            _R("/chargeboxes/<box>/events", endpoint="box_events", methods=["GET"]),
             _R("/chargeboxes/<box>/operations/<operation>", endpoint="call", methods=["POST"]),
             _R("/idtags", endpoint="list_tags", methods=["GET"]),
             _R("/idtags", endpoint="add_tag", methods=["POST"]),
@@ -262,6 +269,11 @@ class ApiApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        if not self.app.options.api_token:
+            self.same_site_only(request)
+        if _has_body(request) and request.mimetype != "application/json":
+            raise ApiError(415, f"request bodies must be application/json, not"
+                                f" {request.mimetype or '(none)'!r}")
         path = request.path
         if path != PREFIX and not path.startswith(PREFIX + "/"):
             raise ApiError(404, f"no such path {path}")
@@ -292,6 +304,35 @@ class ApiApp:
         except ValueError as exc:
             raise ApiError(422, str(exc)) from None
 
+    # -- same-site checks (no token) ------------------------------------------------------------
+    def allowed_hosts(self) -> set[str]:
+        """Host names the API answers to without a token (ports are not compared)."""
+        hosts = {"localhost", "127.0.0.1", "::1", "ip6-localhost", "localhost.localdomain"}
+        listen = _host_only(self.app.options.listen_host)
+        if listen and listen not in ("0.0.0.0", "::", ""):
+            hosts.add(listen)
+        for extra in (self.app.settings.public_url, *self.app.options.api_hosts):
+            name = _host_only(urlsplit(extra).netloc if extra and "://" in extra else extra)
+            if name:
+                hosts.add(name)
+        return hosts
+
+    def same_site_only(self, request: Request) -> None:
+        if request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded"):
+            raise ApiError(403, "a proxied request, and no API token is configured: behind a"
+                                " proxy the API needs a token (--api-token-file)")
+        host = request.headers.get("Host", "")
+        name = _host_only(host)
+        if not name or (name not in self.allowed_hosts() and not is_loopback(name)):
+            raise ApiError(403, f"Host {host!r} is not this server's (without an API token only"
+                                " the listen address, loopback and the public host are served)")
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or parts.netloc.lower() != host.lower():
+                raise ApiError(403, f"cross-site request from Origin {origin!r} refused (without"
+                                    " an API token only this server's own pages may call it)")
+
     # -- auth ----------------------------------------------------------------------------------
     def authorize(self, request: Request) -> None:
         token = self.app.options.api_token
@@ -299,8 +340,8 @@ class ApiApp:
             if is_loopback(self.app.options.listen_host):
                 return
             raise ApiError(403, "the API is disabled: no API token is configured (api_token,"
-                                " OCPP_SOAP_API_TOKEN) and the server does not listen on"
-                                " loopback")
+                                " OCPP_SOAP_API_TOKEN, --api-token-file) and the server does"
+                                " not listen on loopback")
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
@@ -360,6 +401,11 @@ class ApiApp:
 
     def on_clear_endpoint(self, request: Request, box: str) -> Response:
         return json_response(self.admin.set_endpoint(box, None))
+
+    def on_box_events(self, request: Request, box: str) -> Response:
+        q = Query(request.args)
+        return _items(self.admin.list_events(box, kind=q.str("kind"), since=q.time("since"),
+                                             until=q.time("until"), **q.page()))
 
     def on_box_connectors(self, request: Request, box: str) -> Response:
         return _items(self.admin.get_chargebox(box)["connectors"])
@@ -462,11 +508,29 @@ class ApiApp:
         try:
             result = self.app.commander.send(box, operation, payload, queue_if_unreachable=queue)
         except CommandFailed as exc:
-            status = 504 if exc.kind == "timeout" else 502
+            status = {"timeout": 504, "refused": 409}.get(exc.kind, 502)
             raise ApiError(status, str(exc), kind=exc.kind) from None
         if result.outcome == "queued":
             return _queued(box, operation, result.pending_id)
         return json_response(result.reply or {})
+
+
+def _has_body(request: Request) -> bool:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if request.content_length:
+        return True
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _host_only(value: str | None) -> str:
+    """``host`` of ``host[:port]`` / ``[v6]:port``, lower case, without a trailing dot."""
+    text = (value or "").strip().lower()
+    if text.startswith("["):
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    return text.rstrip(".")
 
 
 def _queued(box: str, operation: str, pending_id: int | None) -> Response:

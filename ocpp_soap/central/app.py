@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ocpp_soap.soap import faults
+from ocpp_soap.soap.logsafe import clean
 from ocpp_soap.soap.server import EndpointOptions, Exchange, OcppEndpoint
 from ocpp_soap.soap.spyne_app import build_application
 from ocpp_soap.soap.versions import CENTRAL, VERSIONS
@@ -30,6 +31,7 @@ from .errors import ProtocolViolation, SecurityError
 from .handlers import build_handlers
 from .settings import CentralSettings
 from .storage.models import PendingCommand
+from .trust import MAX_IDENTITY
 
 log = logging.getLogger("ocpp_soap.central")
 msglog = logging.getLogger("ocpp_soap.central.messages")
@@ -51,6 +53,12 @@ class ServeOptions:
     api_token: str | None = None
     envelope_log: bool = True
     listen_host: str = "127.0.0.1"
+    #: Where this process serves; None until known (the first request tells an in-process
+    #: server's port). The address guard never calls it.
+    listen_port: int | None = None
+    #: Host names (with or without port) the JSON API answers to without a token, beside the
+    #: listen address and loopback names: the public host, taken from ``public_url`` too.
+    api_hosts: tuple[str, ...] = ()
 
 
 def _translate(exc: BaseException) -> faults.OcppFault | None:
@@ -71,6 +79,7 @@ class CentralApp:
         self.settings = settings or CentralSettings()
         self.options = options or ServeOptions()
         self.central = central or CentralSystem.open(self.settings)
+        self.central.guard.listening(self.options.listen_host, self.options.listen_port)
         self.central.write_presence_behind()
         self.capture = None
         if self.options.capture_dir:
@@ -107,6 +116,8 @@ class CentralApp:
 
     # -- WSGI ----------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
+        if self.central.guard.listen_port is None:
+            self._note_listen_port(environ)
         path = (environ.get("PATH_INFO") or "/").rstrip("/") or "/"
         endpoint = self.endpoints.get(path)
         if endpoint is not None:
@@ -123,19 +134,37 @@ class CentralApp:
                                          ("Content-Length", str(len(body)))])
         return [body]
 
+    def _note_listen_port(self, environ) -> None:
+        """The port we serve on, from the listening socket (gunicorn) or the server's own
+        record (werkzeug's SERVER_PORT); never from the client's Host header."""
+        sock = environ.get("gunicorn.socket")
+        port = None
+        try:
+            if sock is not None:
+                port = sock.getsockname()[1]
+            elif "werkzeug.socket" in environ:
+                port = environ["werkzeug.socket"].getsockname()[1]
+        except (OSError, IndexError):
+            port = None
+        if port:
+            self.central.guard.listening(self.options.listen_host, int(port))
+
     # -- hooks ---------------------------------------------------------------------------------
     def _incoming(self, ex: Exchange) -> None:
         outcome = "ok" if ex.status == 200 else (ex.fault or str(ex.status))
-        msglog.info("%s %s %s %d %.1fms", ex.charge_box_id or "-", ex.action or "-", outcome,
+        msglog.info("%s %s %s %d %.1fms", clean(ex.charge_box_id), clean(ex.action), clean(outcome),
                     ex.status, ex.elapsed_ms)
         if self.capture is not None:
             self.capture.incoming(ex)
         if self.envelopes is not None:
             now = datetime.now(UTC)
-            self.envelopes.add("in", ex.request, at=now, charge_box_id=ex.charge_box_id,
+            # an over-long identity was refused (ProtocolError); its envelope is kept, the
+            # identity column holds what fits
+            box = ex.charge_box_id[:MAX_IDENTITY] if ex.charge_box_id else None
+            self.envelopes.add("in", ex.request, at=now, charge_box_id=box,
                                action=ex.action, message_id=ex.message_id, version=ex.version,
                                peer=ex.peer)
-            self.envelopes.add("out", ex.response, at=now, charge_box_id=ex.charge_box_id,
+            self.envelopes.add("out", ex.response, at=now, charge_box_id=box,
                                action=(ex.action + "Response") if ex.action else None,
                                message_id=None, relates_to=ex.message_id, version=ex.version,
                                peer=ex.peer)
@@ -152,8 +181,8 @@ class CentralApp:
             self.envelopes.add("in", ex.response, at=now, charge_box_id=ex.charge_box_id,
                                action=ex.operation + "Response", message_id=None,
                                relates_to=ex.message_id, version=ex.version)
-        msglog.info("%s %s → %s %s %.1fms", ex.charge_box_id, ex.operation, ex.endpoint,
-                    ex.error or ex.status, ex.elapsed_ms)
+        msglog.info("%s %s → %s %s %.1fms", clean(ex.charge_box_id), ex.operation,
+                    clean(ex.endpoint), clean(ex.error or ex.status, 300), ex.elapsed_ms)
 
     def _maybe_wake(self, charge_box_id: str, call: Any = None) -> None:
         """OCPP-S 5: a box that talks to us is reachable now; send what waits for it.

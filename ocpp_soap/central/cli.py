@@ -16,7 +16,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ocpp_soap.soap.logsafe import clean
+
 from .errors import Conflict, NotFound
+from .trust import EVENT_KINDS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -94,7 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write every envelope to DIR (by time, box, action, direction)")
     s.add_argument("--api-token", metavar="TOKEN", default=None,
                    help="bearer token for /api/v1 (OCPP_SOAP_API_TOKEN); required unless "
-                        "listening on loopback")
+                        "listening on loopback. Visible in ps: prefer --api-token-file")
+    s.add_argument("--api-token-file", metavar="FILE", default=None,
+                   help="read the API token from FILE (OCPP_SOAP_API_TOKEN_FILE)")
+    s.add_argument("--certfile", metavar="PEM", default=None,
+                   help="serve HTTPS with this certificate (chain) (OCPP_SOAP_CERTFILE)")
+    s.add_argument("--keyfile", metavar="PEM", default=None,
+                   help="its private key (OCPP_SOAP_KEYFILE)")
+    s.add_argument("--ca-certs", metavar="PEM", default=None,
+                   help="CAs (or boxes' own certificates) client certificates are checked "
+                        "against (OCPP_SOAP_CA_CERTS)")
+    s.add_argument("--client-cert", choices=("none", "optional", "required"), default=None,
+                   help="ask charge points for a TLS client certificate (default none; "
+                        "OCPP_SOAP_CLIENT_CERT)")
+    s.add_argument("--require-auth", choices=("none", "any"), default=None,
+                   help="'any' refuses boxes without a password, certificate or allow_from "
+                        "(default none, for compatibility)")
+    s.add_argument("--endpoint-change", choices=("boot", "any", "manual"), default=None,
+                   help="which message may move the address of a box without credentials "
+                        "(default boot)")
     s.add_argument("--log-level", default="info",
                    choices=("debug", "info", "warning", "error", "critical"))
     s.add_argument("--show-config", action="store_true",
@@ -114,11 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--version", choices=("1.5", "1.6"),
                    help="OCPP version to command it with before it has talked to us")
     a.add_argument("--secret", metavar="S", help="HTTP Basic-auth password the box must send")
+    a.add_argument("--allow-from", metavar="CIDR[,CIDR…]",
+                   help="source networks the box may talk from (refused elsewhere)")
+    a.add_argument("--cert-fingerprint", metavar="SHA256",
+                   help="SHA-256 fingerprint of the box's TLS client certificate")
     a.add_argument("--description", help="free text")
     x = cbs.add_parser("update", help="change a charge box: accept a Pending box, and more",
                        description="Change what `add` set: registration status (accept a "
                                    "Pending box with --status Accepted), address, version, "
-                                   "Basic-auth secret, description.")
+                                   "Basic-auth secret, source networks, certificate "
+                                   "fingerprint, description.")
     _common(x)
     x.add_argument("id", metavar="ID")
     x.add_argument("--status", choices=("Accepted", "Pending", "Rejected"),
@@ -128,7 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--version", choices=("1.5", "1.6"), help="OCPP version to command it with")
     x.add_argument("--secret", metavar="S",
                    help="HTTP Basic-auth password the box must send ('' clears it)")
+    x.add_argument("--allow-from", metavar="CIDR[,CIDR…]",
+                   help="source networks the box may talk from ('' clears the pin)")
+    x.add_argument("--cert-fingerprint", metavar="SHA256",
+                   help="SHA-256 fingerprint of its TLS client certificate ('' clears it)")
     x.add_argument("--description", help="free text ('' clears it)")
+    x = cbs.add_parser("events", help="the box's trust events: address changes, refused "
+                                      "addresses, failed authentications, rate limits")
+    _common(x)
+    x.add_argument("id", metavar="ID")
+    x.add_argument("--kind", choices=EVENT_KINDS)
+    x.add_argument("--since", metavar="ISO")
+    x.add_argument("--limit", type=int, default=100)
     x = cbs.add_parser("list", help="list charge boxes")
     _common(x)
     x.add_argument("--status", choices=("Accepted", "Pending", "Rejected"),
@@ -240,8 +277,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value) or "-"
-    return str(value)
+        return clean("; ".join(str(v) for v in value), 300) or "-"
+    return clean(value, 300)  # charger-supplied text: no control characters on a terminal
 
 
 def format_table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
@@ -281,6 +318,9 @@ CONNECTOR_COLUMNS = (("connector_id", "CONNECTOR"), ("status", "STATUS"),
                      ("error_code", "ERROR"), ("info", "INFO"), ("timestamp", "SINCE"))
 TAG_COLUMNS = (("id_tag", "TAG"), ("status", "STATUS"), ("expiry_date", "EXPIRES"),
                ("parent_id_tag", "PARENT"), ("max_active_transactions", "MAX ACTIVE"))
+EVENT_COLUMNS = (("at", "AT"), ("kind", "KIND"), ("message", "MESSAGE"),
+                 ("source_ip", "SOURCE"), ("old_address", "OLD"), ("new_address", "NEW"),
+                 ("detail", "DETAIL"))
 TX_COLUMNS = (("id", "ID"), ("charge_box_id", "CHARGE BOX"), ("connector_id", "CONN"),
               ("id_tag", "TAG"), ("start_timestamp", "STARTED"), ("meter_start", "METER START"),
               ("stop_timestamp", "STOPPED"), ("meter_stop", "METER STOP"),
@@ -318,12 +358,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "heartbeat_interval": args.heartbeat_interval,
             "public_url": args.public_url,
             "command_timeout": args.command_timeout,
+            "certfile": args.certfile,
+            "keyfile": args.keyfile,
+            "ca_certs": args.ca_certs,
+            "client_cert": args.client_cert,
+            "require_auth": args.require_auth,
+            "endpoint_change": args.endpoint_change,
         },
         serve_overrides={k: v for k, v in {
             "strict": args.strict,
             "max_body": args.max_body,
             "capture_dir": args.capture,
             "api_token": args.api_token,
+            "api_token_file": args.api_token_file,
         }.items() if v is not None},
         log_level=args.log_level,
     )
@@ -343,7 +390,9 @@ def cmd_chargebox(args: argparse.Namespace) -> int:
     if args.action == "add":
         box = admin.add_chargebox(args.id, registration_status=args.status,
                                   description=args.description, endpoint=args.endpoint,
-                                  auth_secret=args.secret, ocpp_version=args.version)
+                                  auth_secret=args.secret, ocpp_version=args.version,
+                                  allow_from=args.allow_from,
+                                  cert_fingerprint=args.cert_fingerprint)
         if getattr(args, "json", False):
             _print_json(box)
         else:
@@ -354,13 +403,14 @@ def cmd_chargebox(args: argparse.Namespace) -> int:
             changes["registration_status"] = args.status
         if args.version is not None:
             changes["ocpp_version"] = args.version
-        if args.secret is not None:
-            changes["auth_secret"] = args.secret or None
-        if args.description is not None:
-            changes["description"] = args.description or None
+        for name, key in (("secret", "auth_secret"), ("allow_from", "allow_from"),
+                          ("cert_fingerprint", "cert_fingerprint"),
+                          ("description", "description")):
+            if getattr(args, name) is not None:
+                changes[key] = getattr(args, name) or None
         if not changes and args.endpoint is None:
-            raise CliError("nothing to change: give --status, --endpoint, --version, --secret "
-                           "or --description")
+            raise CliError("nothing to change: give --status, --endpoint, --version, --secret, "
+                           "--allow-from, --cert-fingerprint or --description")
         admin.get_chargebox(args.id)  # unknown box: exit 2 before anything changes
         if args.endpoint is not None:
             try:
@@ -373,6 +423,12 @@ def cmd_chargebox(args: argparse.Namespace) -> int:
             _print_json(box)
         else:
             sys.stdout.write(f"updated charge box {args.id} ({box['registration_status']})\n")
+    elif args.action == "events":
+        try:
+            rows = admin.list_events(args.id, kind=args.kind, since=args.since, limit=args.limit)
+        except ValueError as exc:
+            raise CliError(f"invalid filter: {exc}") from None
+        _print_rows(args, rows, EVENT_COLUMNS, f"no events for {args.id}")
     elif args.action == "list":
         _print_rows(args, admin.list_chargeboxes(args.status), BOX_COLUMNS, "no charge boxes")
     elif args.action == "show":

@@ -13,9 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocpp_soap.messages.payload import PayloadError, request_payload
-from ocpp_soap.soap.client import BadReply, CallTimeout, OcppClient, RemoteFault, Unreachable
+from ocpp_soap.soap.client import (
+    BadReply,
+    CallTimeout,
+    CertificateProblem,
+    OcppClient,
+    RemoteFault,
+    Unreachable,
+)
+from ocpp_soap.soap.logsafe import clean
 from ocpp_soap.soap.versions import CHARGEPOINT
 
+from .addressguard import AddressRefused
+from .cphttp import chargepoint_session
 from .domain import CentralSystem
 from .errors import Conflict, NoEndpoint, NotFound
 
@@ -57,7 +67,8 @@ class CommandFailed(Exception):
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
-        self.kind = kind  # "fault" | "bad_reply" | "timeout" | "unreachable"
+        # "fault" | "bad_reply" | "timeout" | "unreachable" | "certificate" | "refused"
+        self.kind = kind
 
 
 class Commander:
@@ -72,6 +83,8 @@ class Commander:
         self.on_queued = on_queued
         self._wakeups: set[str] = set()
         self._lock = threading.Lock()
+        #: One session for every call: guarded (see ``cphttp``), with the TLS settings.
+        self.session = chargepoint_session(central.guard, central.settings)
 
     def send(self, charge_box_id: str, operation: str, payload: dict[str, Any] | None = None, *,
              queue_if_unreachable: bool = False, timeout: float | None = None) -> CommandResult:
@@ -135,7 +148,7 @@ class Commander:
     def _queue(self, charge_box_id: str, operation: str, payload: dict[str, Any],
                endpoint: str | None, version: str, why: str) -> CommandResult:
         pending = self.central.queue_command(charge_box_id, operation, _jsonable(payload))
-        log.info("%s %s queued (#%d): %s", charge_box_id, operation, pending, why)
+        log.info("%s %s queued (#%d): %s", clean(charge_box_id), operation, pending, clean(why, 300))
         if self.on_queued is not None:
             self.on_queued(charge_box_id)
         return CommandResult(charge_box_id, operation, "queued", pending_id=pending,
@@ -144,12 +157,17 @@ class Commander:
     def _send(self, box: str, endpoint: str, version: str, operation: str,
               payload: dict[str, Any], *, timeout: float | None = None,
               pending_id: int | None = None, called: str | None = None) -> CommandResult:
+        try:
+            self.central.guard.check_url(endpoint)
+        except AddressRefused as exc:
+            self._log_refused(box, operation, payload, version, endpoint, pending_id, str(exc))
+            raise CommandFailed("refused", f"{box}: address {endpoint} refused: {exc}") from None
         # OCPP-S 3.7: From is required. Without a public_url, the address the box itself used
         # to reach us is the best we know.
         from_address = self.cs_urls(version) or called
         client = OcppClient(version, CHARGEPOINT, box, endpoint, from_address=from_address,
                             timeout=timeout or self.central.settings.command_timeout,
-                            on_exchange=self.on_exchange)
+                            session=self.session, on_exchange=self.on_exchange)
         record: dict[str, Any] = {}
 
         def keep(exchange):
@@ -171,11 +189,16 @@ class Commander:
         except BadReply as exc:
             error = str(exc)
             raise CommandFailed("bad_reply", f"bad reply from {box}: {exc}") from None
+        except CertificateProblem as exc:
+            error = str(exc)
+            raise CommandFailed("certificate", f"{box}: {exc}") from None
         except CallTimeout as exc:
             timed_out, error = True, str(exc)
             raise CommandFailed("timeout", f"{box} did not answer {operation} in time") from None
         except Unreachable as exc:
             error = str(exc)
+            if "refused address:" in error:
+                raise CommandFailed("refused", f"{box}: {exc}") from None
             raise CommandFailed("unreachable", f"{box} cannot be reached at {endpoint}") from None
         finally:
             ex = record.get("exchange")
@@ -189,6 +212,15 @@ class Commander:
             except Exception:  # the log must not hide the command's own outcome
                 log.exception("could not write the command log")
 
+    def _log_refused(self, box: str, operation: str, payload: dict[str, Any], version: str,
+                     endpoint: str, pending_id: int | None, why: str) -> None:
+        try:
+            self.central.record_command(box, operation, _jsonable(payload),
+                                        error=f"refused address: {why}", version=version,
+                                        endpoint=endpoint, pending_command_id=pending_id)
+        except Exception:
+            log.exception("could not write the command log")
+
     def wake_up(self, charge_box_id: str) -> None:
         """After a box talked to us, send what was queued for it (OCPP-S 5: Heartbeat with From),
         in a thread of its own so the box's own request is answered first."""
@@ -200,8 +232,11 @@ class Commander:
                          name=f"wakeup-{charge_box_id}").start()
 
     def _flush(self, charge_box_id: str) -> None:
+        """Send the box's queued commands in order; at the first that cannot go (box not
+        Accepted, no or a refused address, unreachable), it and the rest go back to the queue."""
         try:
-            for cmd in self.central.take_pending(charge_box_id):
+            claimed = self.central.take_pending(charge_box_id)
+            for n, cmd in enumerate(claimed):
                 try:
                     try:
                         target = self.central.command_target(charge_box_id, cmd.operation)
@@ -210,21 +245,25 @@ class Commander:
                     except Conflict as exc:
                         # Not for a box in this state (RemoteStart to a Pending box): it
                         # waits for the box to be accepted; the others go now.
-                        log.info("%s: queued %s kept: %s", charge_box_id, cmd.operation, exc)
+                        log.info("%s: queued %s kept: %s", clean(charge_box_id), cmd.operation,
+                                 exc)
                         self.central.release_pending(cmd.id)
                         continue
                     version = target.version or "1.6"
                     payload = request_payload(version, CHARGEPOINT, cmd.operation, cmd.payload)
                     self._send(charge_box_id, target.endpoint, version, cmd.operation, payload,
                                pending_id=cmd.id, called=target.called_address)
+                    continue
                 except CommandFailed as exc:
-                    if exc.kind in ("timeout", "unreachable"):
-                        self.central.release_pending(cmd.id)
-                        break
+                    if exc.kind not in ("timeout", "unreachable", "refused", "certificate"):
+                        continue  # answered (a fault or garbage): delivered, logged
+                except (Conflict, NotFound) as exc:  # Rejected/Pending or no address: never called
+                    log.info("%s: queued commands wait: %s", clean(charge_box_id), exc)
                 except Exception:
-                    log.exception("%s: pending %s failed", charge_box_id, cmd.operation)
-                    self.central.release_pending(cmd.id)
-                    break
+                    log.exception("%s: pending %s failed", clean(charge_box_id), cmd.operation)
+                for rest in claimed[n:]:
+                    self.central.release_pending(rest.id)
+                break
         finally:
             with self._lock:
                 self._wakeups.discard(charge_box_id)

@@ -1,8 +1,9 @@
 """The Central System's behaviour for the ten CP→CS operations, independent of SOAP.
 
 Every incoming message runs as one short write transaction that (1) checks who is talking
-(Basic-auth user = identity, registered and Accepted unless it is a BootNotification),
-(2) records that the box was seen and where it can be reached, and (3) does the operation's work.
+(registered, its credentials — password, certificate, source network — see ``trust``, and
+Accepted unless it is a BootNotification), (2) records that the box was seen and where it can be
+reached (under the trust rules of ``_learn``), and (3) does the operation's work.
 Doing all three together keeps the database consistent if a worker dies mid-message, and keeps
 SQLite's write lock for milliseconds only.
 
@@ -20,7 +21,10 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ocpp_soap.soap.logsafe import clean
+
 from . import closing, hotpath, plausibility
+from .addressguard import AddressRefused
 from .commands import HAS_PENDING, Outbound
 from .endpoint import (
     SOURCE_FROM,
@@ -31,6 +35,7 @@ from .endpoint import (
     learn_endpoint,
 )
 from .errors import SecurityError
+from .gate import TrustGate
 from .idtags import CursorTags, id_tag_info
 from .metering import (
     LINKED_BY_CONNECTOR,
@@ -41,7 +46,6 @@ from .metering import (
     insert_samples,
     sample_key,
 )
-from .passwords import verify_secret
 from .presence import PresenceBuffer
 from .settings import CentralSettings
 from .storage.models import (
@@ -55,6 +59,16 @@ from .storage.models import (
 )
 from .storage.store import Store, upsert
 from .timeutil import as_utc, utc_now
+from .trust import (
+    AUTH_FAILED,
+    ENDPOINT_CHANGED,
+    ENDPOINT_IGNORED,
+    ENDPOINT_REFUSED,
+    MAX_IDENTITY,  # the longest identity a box is registered under (the column's length)
+    RATE_LIMITED,
+    REGISTERED,
+    Refused,
+)
 from .vendors import DataTransferRequest, VendorRegistry
 
 log = logging.getLogger(__name__)
@@ -71,8 +85,6 @@ def stop_reason(reason: Any) -> tuple[str | None, str | None]:
     return "Other", str(reason)[:1000]
 
 BOOT_NOTIFICATION = "BootNotification"
-#: Longest identity a box is registered under (the column's length; OCPP's is far shorter).
-MAX_IDENTITY = 255
 REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
 # Explicit statements of the box's URL outrank our guess from the peer address.
 _STRONG_SOURCES = {SOURCE_FROM, SOURCE_REPLY_TO, "manual"}
@@ -98,6 +110,8 @@ def _standing_conditions() -> tuple[Any, ...]:
         t.charge_box_id == bindparam("box_id"),
         t.registration_status == "Accepted",
         t.auth_secret_hash.is_(None),
+        t.allow_from.is_(None),
+        t.cert_fingerprint.is_(None),
         t.ocpp_version == bindparam("version"),
         t.learned_address == address,
         t.learned_source == source,
@@ -138,9 +152,11 @@ class CallContextLike(Protocol):
     peer: str | None
     http_headers: dict[str, str]
     basic_auth_user: str | None
+    basic_auth_password: str | None
+    client_cert: dict | None
 
 
-class CentralSystem(Outbound):
+class CentralSystem(Outbound, TrustGate):
     """Central System behaviour over a ``Store``; one instance per process is enough."""
 
     def __init__(
@@ -157,6 +173,7 @@ class CentralSystem(Outbound):
         #: Set by ``write_presence_behind``: Heartbeats of boxes in good standing are then
         #: answered after a read and their time written in batches (see ``presence``).
         self.presence: PresenceBuffer | None = None
+        self.open_gate(self.settings)
 
     def write_presence_behind(self, interval: float = 0.5) -> None:
         if self.presence is None:
@@ -181,45 +198,30 @@ class CentralSystem(Outbound):
         if self.presence is not None:  # what this process saw is visible to its own readers
             self.presence.flush()
 
-        return CentralAdmin(self.store, self.settings, self.clock)
+        return CentralAdmin(self.store, self.settings, self.clock, guard=self.guard)
 
     # ----------------------------------------------------------------- who is talking
-
-    def _check_identity(self, ctx: CallContextLike) -> None:
-        user = getattr(ctx, "basic_auth_user", None)
-        if user is not None and user != ctx.charge_box_id:
-            raise SecurityError(
-                f"Basic-auth user {user!r} does not match chargeBoxIdentity {ctx.charge_box_id!r}"
-            )
-
-    def _check_secret(self, box: ChargeBox, ctx: CallContextLike) -> None:
-        """A box with a stored secret must have authenticated (the guard checks the password;
-        if the context carries it as ``basic_auth_password`` we check it here as well)."""
-        if box.auth_secret_hash is None:
-            return
-        if getattr(ctx, "basic_auth_user", None) is None:
-            raise SecurityError(f"charge box {box.charge_box_id!r} requires HTTP Basic auth")
-        password = getattr(ctx, "basic_auth_password", None)
-        if password is not None and not verify_secret(password, box.auth_secret_hash):
-            raise SecurityError(f"wrong Basic-auth password for {box.charge_box_id!r}")
 
     def _accepted_box(self, session: Session, ctx: CallContextLike, now: datetime,
                       pending_ok: bool = False) -> ChargeBox:
         """The sender's row, if it may send this message; records that it was seen.
 
-        Accepted boxes may send anything. A Pending box (OCPP 1.6 4.2) may send what keeps it
-        known while it waits (``pending_ok``: Heartbeat, StatusNotification, MeterValues
-        without a transaction, status notifications, DataTransfer), not Authorize or
-        transaction messages. An unknown box is registered on its first message of any kind
-        when the ``unknown_chargebox`` policy is ``accept`` (Accepted) or ``pending`` (Pending):
-        chargers moved to a new Central System do not reboot first.
+        The box proves who it is first (``TrustGate._authenticate``). Accepted boxes may send
+        anything. A Pending box (OCPP 1.6 4.2) may send what keeps it known while it waits
+        (``pending_ok``: Heartbeat, StatusNotification, MeterValues without a transaction,
+        status notifications, DataTransfer), not Authorize or transaction messages. An unknown
+        box is registered on its first message of any kind when the ``unknown_chargebox``
+        policy is ``accept`` (Accepted) or ``pending`` (Pending): chargers moved to a new
+        Central System do not reboot first.
         """
         self._check_identity(ctx)
         box = session.get(ChargeBox, ctx.charge_box_id)
         if box is None:
             box = self._register_unknown(session, ctx, now)
             if box is None:
-                raise SecurityError(f"unknown charge box {ctx.charge_box_id!r}")
+                raise Refused(ctx.charge_box_id, AUTH_FAILED, "unknown charge box",
+                              record=False)
+        authenticated = self._authenticate(box, ctx)
         status = box.registration_status
         if status != "Accepted" and not (status == "Pending" and pending_ok):
             action = getattr(ctx, "action", None) or "this message"
@@ -227,8 +229,7 @@ class CentralSystem(Outbound):
                 f"charge box {ctx.charge_box_id!r} is {status}, not Accepted"
                 + (f": {action} not allowed" if status == "Pending" else "")
             )
-        self._check_secret(box, ctx)
-        self._seen(box, ctx, now)
+        self._record(session, self._seen(box, ctx, now, authenticated))
         return box
 
     def _register_unknown(self, session: Session, ctx: CallContextLike,
@@ -239,9 +240,16 @@ class CentralSystem(Outbound):
             return None
         identity = ctx.charge_box_id
         if not identity or len(identity) > MAX_IDENTITY or not identity.isprintable():
-            log.warning("unknown charge box with an unusable identity %r not registered",
-                        identity[:80] if identity else identity)
+            log.warning("unknown charge box with an unusable identity %s not registered",
+                        clean(identity, 80))
             return None
+        ip = self.source_ip(ctx)
+        why = self.registrations.allow(ip)
+        if why is not None:
+            raise Refused(identity, RATE_LIMITED, f"unknown box not registered: {why}",
+                          throttle_key=("registration", ip))
+        self._record(session, [self._event(identity, REGISTERED, ctx, now,
+                                           detail=f"unknown_chargebox = {policy}")])
         box = ChargeBox(
             charge_box_id=ctx.charge_box_id,
             registration_status="Accepted" if policy == "accept" else "Pending",
@@ -250,8 +258,8 @@ class CentralSystem(Outbound):
             updated_at=now,
         )
         session.add(box)
-        log.warning("unknown charge box %r registered as %s (first message: %s)",
-                    ctx.charge_box_id, box.registration_status,
+        log.warning("unknown charge box %s registered as %s (first message: %s)",
+                    clean(identity), box.registration_status,
                     getattr(ctx, "action", None) or "?")
         return box
 
@@ -266,7 +274,7 @@ class CentralSystem(Outbound):
         """Parameters of the quick acceptance UPDATE, or None when it cannot apply (Basic auth
         to check, no endpoint to compare, no version)."""
         self._check_identity(ctx)
-        if getattr(ctx, "basic_auth_user", None) is not None:
+        if self._must_authenticate(ctx):
             return None
         learned = self._endpoint_of(ctx)
         if learned is None or not getattr(ctx, "version", None):
@@ -296,7 +304,7 @@ class CentralSystem(Outbound):
         """The read-only twin of ``_quick_accept``: True when the box is Accepted, has no secret,
         and this message changes nothing we store but times. Also notes queued commands."""
         self._check_identity(ctx)
-        if getattr(ctx, "basic_auth_user", None) is not None:
+        if self._must_authenticate(ctx):
             return False
         learned = self._endpoint_of(ctx)
         if learned is None or not getattr(ctx, "version", None):
@@ -318,6 +326,13 @@ class CentralSystem(Outbound):
 
         return fast.read(read)
 
+    def _must_authenticate(self, ctx: CallContextLike) -> bool:
+        """The quick paths only serve boxes with nothing to check (their SQL also requires no
+        stored credential): not when credentials or a certificate came, or all must prove."""
+        return (getattr(ctx, "basic_auth_user", None) is not None
+                or getattr(ctx, "client_cert", None) is not None
+                or self.settings.require_auth != "none")
+
     def _endpoint_of(self, ctx: CallContextLike) -> LearnedEndpoint | None:
         """Where this message says (or suggests) the box can be reached (see ``endpoint``)."""
         peer = client_address(
@@ -337,39 +352,74 @@ class CentralSystem(Outbound):
     def _called(ctx: CallContextLike) -> str | None:
         return called_address(getattr(ctx, "to", None), getattr(ctx, "url", None))
 
-    def _seen(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
+    def _seen(self, box: ChargeBox, ctx: CallContextLike, now: datetime,
+              authenticated: bool = False) -> list[dict[str, Any]]:
+        """Times, version and address from this message; returns the box events it makes."""
         box.last_seen_at = now
         box.updated_at = now
         if getattr(ctx, "version", None):
             box.ocpp_version = ctx.version
         box.called_address = self._called(ctx)
-        self._learn(box, ctx, now)
+        return self._learn(box, ctx, now, authenticated)
 
-    def _learn(self, box: ChargeBox, ctx: CallContextLike, now: datetime) -> None:
-        """Endpoint learning (see ``endpoint``). A manual address is never overwritten, and a
-        guess from the peer address never replaces an address the box stated itself."""
+    def _learn(self, box: ChargeBox, ctx: CallContextLike, now: datetime,
+               authenticated: bool = False) -> list[dict[str, Any]]:
+        """Endpoint learning (see ``endpoint``) under the trust rules:
+
+        - a box without an address takes the first one any message gives;
+        - after that only a message that passed the box's authentication moves it, or, for a
+          box without credentials, what ``endpoint_change`` allows (default: a BootNotification);
+        - every address passes the guard; a refused one leaves the old address in place;
+        - a manual address is never overwritten (learning still records what it saw), and a
+          guess from the peer address never replaces an address the box stated itself.
+        Each change, refusal and ignored move is returned as a box event."""
         learned = self._endpoint_of(ctx)
         if learned is None:
-            return
+            return []
+        same_learned = (box.learned_address, box.learned_source) == (learned.address,
+                                                                     learned.source)
+        in_use = box.endpoint_override or (box.endpoint_address, box.endpoint_source) == (
+            learned.address, learned.source)
+        if same_learned and in_use:
+            return []
         weak_guess = learned.source not in _STRONG_SOURCES
-        if not (weak_guess and box.learned_source in _STRONG_SOURCES and box.learned_address):
-            # A guess from the peer address never replaces an address the box stated itself:
-            # clearing a manual override must go back to what the box said.
-            box.learned_address, box.learned_source = learned.address, learned.source
+        if weak_guess and box.learned_source in _STRONG_SOURCES and box.learned_address:
+            return []
+        box_id = box.charge_box_id
+        first = not box.learned_address and not box.endpoint_address
+        policy = self.settings.endpoint_change
+        action = getattr(ctx, "action", None)
+        if not (first or authenticated or policy == "any"
+                or (policy == "boot" and action == BOOT_NOTIFICATION)):
+            return [self._event(box_id, ENDPOINT_IGNORED, ctx, now, old=box.endpoint_address,
+                                new=learned.address,
+                                detail=f"endpoint_change = {policy}: not moved by {action} of a"
+                                       " box without credentials")]
+        try:
+            self.guard.check_url(learned.address, unresolved_ok=True)
+        except AddressRefused as exc:
+            log.warning("%s: address %s refused: %s", clean(box_id), clean(learned.address),
+                        exc)
+            return [self._event(box_id, ENDPOINT_REFUSED, ctx, now, old=box.endpoint_address,
+                                new=learned.address, detail=str(exc))]
+        old_learned = box.learned_address
+        box.learned_address, box.learned_source = learned.address, learned.source
         if box.endpoint_override:
-            return
-        if (
-            learned.source not in _STRONG_SOURCES
-            and box.endpoint_source in _STRONG_SOURCES
-            and box.endpoint_address
-        ):
-            return
-        if (box.endpoint_address, box.endpoint_source) != (learned.address, learned.source):
-            box.endpoint_address, box.endpoint_source = learned.address, learned.source
-            box.endpoint_updated_at = now
-            log.info(
-                "%s: endpoint %s (from %s)", box.charge_box_id, learned.address, learned.source
-            )
+            if old_learned == learned.address:
+                return []
+            return [self._event(box_id, ENDPOINT_CHANGED, ctx, now, old=old_learned,
+                                new=learned.address,
+                                detail=f"learned from {learned.source}; the manual address"
+                                       " stays in use")]
+        old = box.endpoint_address
+        box.endpoint_address, box.endpoint_source = learned.address, learned.source
+        box.endpoint_updated_at = now
+        if old == learned.address:
+            return []
+        log.info("%s: endpoint %s (from %s)", clean(box_id), clean(learned.address),
+                 learned.source)
+        return [self._event(box_id, ENDPOINT_CHANGED, ctx, now, old=old, new=learned.address,
+                            detail=f"learned from {learned.source}")]
 
     # ----------------------------------------------------------------- operations
 
@@ -386,19 +436,23 @@ class CentralSystem(Outbound):
         def work(session: Session) -> str:
             self._check_identity(ctx)
             box = session.get(ChargeBox, ctx.charge_box_id)
+            events: list[dict[str, Any]] = []
             if box is None:
                 box = self._register_unknown(session, ctx, now)
                 if box is None:
                     log.warning(
-                        "BootNotification from unknown charge box %r rejected", ctx.charge_box_id
+                        "BootNotification from unknown charge box %s rejected",
+                        clean(ctx.charge_box_id)
                     )
                     return "Rejected"
-            self._check_secret(box, ctx)
+            authenticated = self._authenticate(box, ctx)
             for wire_name, column in BOOT_FIELDS.items():
                 value = payload.get(wire_name)
                 setattr(box, column, None if value is None else str(value))
             box.last_boot_at = now
-            self._seen(box, ctx, now)
+            events += self._seen(box, ctx, now, authenticated)
+            session.flush()
+            self._record(session, events)
             self._note_pending(session, ctx)
             status = box.registration_status
             return status if status in REGISTRATION_STATUSES else "Rejected"
@@ -556,7 +610,8 @@ class CentralSystem(Outbound):
                         and not closing.closed_by_us(tx))
             if tx is None:
                 log.warning(
-                    "%s: StopTransaction for unknown transaction %s", box.charge_box_id, reported
+                    "%s: StopTransaction for unknown transaction %s", clean(box.charge_box_id),
+                    clean(reported)
                 )
                 tx = Transaction(
                     charge_box_id=box.charge_box_id,
@@ -568,7 +623,7 @@ class CentralSystem(Outbound):
                 )
                 session.add(tx)
             if repeated:
-                log.info("%s: repeated StopTransaction for %s", box.charge_box_id, tx.id)
+                log.info("%s: repeated StopTransaction for %s", clean(box.charge_box_id), tx.id)
             else:
                 tx.stop_timestamp = stopped or now
                 tx.meter_stop = payload.get("meterStop")

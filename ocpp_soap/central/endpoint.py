@@ -9,7 +9,9 @@ The rules, in order (SteVe users lose most time here — steve #58, #463, #514, 
 3. ``http://<peer>:<default port><default path>`` from the settings.
 The peer is the TCP peer, or the client named by ``X-Forwarded-For`` when — and only when — the
 TCP peer is one of our trusted proxies (anyone else could forge the header).
-An operator's manual address always wins; applying that is the caller's job (see domain).
+An operator's manual address always wins; applying that is the caller's job (see domain), as are
+the trust rules (who may move an address: ``CentralSystem._learn``) and the address guard
+(``addressguard``) every learned address passes before it is stored.
 """
 
 from __future__ import annotations

@@ -24,8 +24,9 @@ OPERATIONS = (
 
 
 def build_handlers(service: CentralSystem) -> dict[str, Handler]:
-    """Map each CP→CS operation name to the bound method that serves it (both versions)."""
-    return {
+    """Map each CP→CS operation name to the bound method that serves it (both versions), each
+    behind ``CentralSystem.guarded`` (identity checks, refusals recorded as box events)."""
+    table = {
         "Authorize": service.authorize,
         "BootNotification": service.boot,
         "DataTransfer": service.data_transfer,
@@ -37,3 +38,4 @@ def build_handlers(service: CentralSystem) -> dict[str, Handler]:
         "StatusNotification": service.status_notification,
         "StopTransaction": service.stop_transaction,
     }
+    return {name: service.guarded(handler) for name, handler in table.items()}

@@ -33,7 +33,7 @@ from .metering import (
     sample_key,
 )
 from .storage.fastsql import Cursor, Retry
-from .storage.models import ChargeBox, ConnectorStatus, MeterSample, Transaction
+from .storage.models import BoxEvent, ChargeBox, ConnectorStatus, MeterSample, Transaction
 
 if TYPE_CHECKING:
     from .domain import CallContextLike, CentralSystem
@@ -45,7 +45,8 @@ _TX = Transaction.__table__.c
 _SAMPLE = MeterSample.__table__.c
 
 # What BootNotification reads and writes of the box (``CentralSystem._seen`` works on these).
-_BOOT_STATE = ("registration_status", "auth_secret_hash", "ocpp_version", "endpoint_override",
+_BOOT_STATE = ("registration_status", "auth_secret_hash", "allow_from", "cert_fingerprint",
+               "ocpp_version", "endpoint_override",
                "endpoint_address", "endpoint_source", "endpoint_updated_at", "learned_address",
                "learned_source", "called_address")
 _BOOT_WRITTEN = ("ocpp_version", "endpoint_address", "endpoint_source", "endpoint_updated_at",
@@ -53,6 +54,10 @@ _BOOT_WRITTEN = ("ocpp_version", "endpoint_address", "endpoint_source", "endpoin
                  "called_address")
 _BOX_FOR_BOOT = select(*(_BOX[c] for c in _BOOT_STATE)).where(
     _BOX.charge_box_id == bindparam("box_id"))
+
+_INSERT_EVENT = insert(BoxEvent.__table__).values(
+    {c: bindparam(c) for c in ("at", "charge_box_id", "kind", "source_ip", "message",
+                               "old_address", "new_address", "detail")})
 
 _SAMPLE_COLUMNS = ("transaction_id", "reported_transaction_id", "charge_box_id", "connector_id",
                    "timestamp", "value", "source", "received_at", "measurand", "unit", "context",
@@ -115,7 +120,7 @@ def boot(cs: CentralSystem, ctx: CallContextLike, payload: dict[str, Any],
     from .domain import BOOT_FIELDS, REGISTRATION_STATUSES
 
     cs._check_identity(ctx)
-    if getattr(ctx, "basic_auth_user", None) is not None:
+    if cs._must_authenticate(ctx):
         raise Retry
 
     def work(cur: Cursor) -> str:
@@ -124,9 +129,9 @@ def boot(cs: CentralSystem, ctx: CallContextLike, payload: dict[str, Any],
             raise Retry  # unknown box: the registration policy is the general path's
         box = SimpleNamespace(charge_box_id=ctx.charge_box_id, **dict(zip(_BOOT_STATE, row,
                                                                          strict=True)))
-        if box.auth_secret_hash is not None:
+        if (box.auth_secret_hash, box.allow_from, box.cert_fingerprint) != (None, None, None):
             raise Retry
-        cs._seen(box, ctx, now)
+        events = cs.admitted(cs._seen(box, ctx, now))
         box.last_boot_at = now
         values = {c: getattr(box, c) for c in _BOOT_WRITTEN}
         for wire_name, column in BOOT_FIELDS.items():
@@ -134,6 +139,8 @@ def boot(cs: CentralSystem, ctx: CallContextLike, payload: dict[str, Any],
             values[column] = None if value is None else str(value)
         values["box_id"] = ctx.charge_box_id
         cur.execute(cs.fast(_boot_update()), values)
+        if events:
+            cur.executemany(cs.fast(_INSERT_EVENT), events)
         _note_pending(cs, cur, ctx)
         status = box.registration_status
         return status if status in REGISTRATION_STATUSES else "Rejected"

@@ -25,6 +25,7 @@ from .closing import STOP_REASONS
 from .idtags import STORED_STATUSES
 from .storage import models
 from .storage.types import JSONPayload, UTCDateTime
+from .trust import EVENT_KINDS
 
 PREFIX = "/api/v1"
 OPERATION_PATH = "/chargeboxes/{id}/operations/{operation}"
@@ -64,6 +65,10 @@ BODIES: dict[str, dict[str, Any]] = {
             "ocpp_version": _nullable({"type": "string", "enum": list(VERSIONS),
                                        "description": "Needed only to command a box that has"
                                                       " not talked to us yet"}),
+            "allow_from": _nullable({**_STR, "description": "Source networks the box may talk"
+                                                            " from (CIDRs, comma separated)"}),
+            "cert_fingerprint": _nullable({**_STR, "description": "SHA-256 fingerprint of the"
+                                                                  " box's TLS client certificate"}),
         },
     },
     "ChargeBoxUpdate": {
@@ -74,6 +79,9 @@ BODIES: dict[str, dict[str, Any]] = {
             "description": _nullable(_STR),
             "auth_secret": _nullable({**_STR, "description": "null clears the secret"}),
             "ocpp_version": {"type": "string", "enum": list(VERSIONS)},
+            "allow_from": _nullable({**_STR, "description": "CIDRs, comma separated; null"
+                                                            " clears the pin"}),
+            "cert_fingerprint": _nullable({**_STR, "description": "null clears it"}),
         },
     },
     "EndpointOverride": {
@@ -134,6 +142,7 @@ _RESOURCES = {
     "EnvelopeLogEntry": models.EnvelopeLog,
     "CommandLogEntry": models.CommandLog,
     "PendingCommand": models.PendingCommand,
+    "BoxEvent": models.BoxEvent,
 }
 _HIDDEN = {"auth_secret_hash"}
 
@@ -306,7 +315,9 @@ def _message_schema(name: str, versions: tuple[str, ...], which: str,
 _ERRORS = {
     "400": ("BadRequest", "Malformed JSON, or a query parameter of the wrong type"),
     "401": ("Unauthorized", "Missing or wrong bearer token"),
-    "403": ("Forbidden", "No API token is configured and the server does not listen on loopback"),
+    "403": ("Forbidden", "No API token is configured and the server does not listen on"
+                         " loopback, or (without a token) a foreign Host or Origin"),
+    "415": ("UnsupportedMediaType", "A request body that is not application/json"),
     "404": ("NotFound", "Unknown charge box, id tag, record, path or operation"),
     "405": ("MethodNotAllowed", "The path does not take this method"),
     "409": ("Conflict", "Exists already, or the box is not Accepted / has no endpoint known"),
@@ -319,6 +330,8 @@ _ERRORS = {
 
 def _errors(*codes: str) -> dict[str, Any]:
     codes = ("400", "401", "403", "405", *codes)
+    if "413" in codes:  # every operation with a body
+        codes = (*codes, "415")
     return {c: {"$ref": f"#/components/responses/{_ERRORS[c][0]}"} for c in sorted(set(codes))}
 
 
@@ -414,6 +427,16 @@ def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
                           "Drop the manual address: back to the learned one",
                           {"200": _json(_ref("ChargeBox"), "Updated")}, params=box,
                           errors=("404",)),
+        },
+        "/chargeboxes/{id}/events": {
+            "get": _op("listBoxEvents", "chargeboxes",
+                       "The box's trust events, newest first: address changes (old, new, source"
+                       " IP, message), refused addresses, failed authentications, rate limits",
+                       {"200": _json(_list_of("BoxEvent"), "Events")},
+                       params=[*box, _q("kind", {"type": "string", "enum": list(EVENT_KINDS)},
+                                        "Only events of this kind"),
+                               _pref("since"), _pref("until"), _pref("limit"),
+                               _pref("offset")]),
         },
         "/chargeboxes/{id}/connectors": {
             "get": _op("listBoxConnectors", "chargeboxes", "The box's connector status",
@@ -537,8 +560,9 @@ def _components(ocpp: dict[str, Any]) -> dict[str, Any]:
             "error": {"type": "string", "description": "What went wrong, for a human"},
             "field": {"type": "string", "description": "The body field or query parameter at"
                                                        " fault (400, 422)"},
-            "kind": {"type": "string", "enum": ["fault", "bad_reply", "unreachable", "timeout"],
-                     "description": "How a command failed (502, 504)"},
+            "kind": {"type": "string", "enum": ["fault", "bad_reply", "unreachable", "timeout",
+                                                "certificate", "refused"],
+                     "description": "How a command failed (409 refused address, 502, 504)"},
         }},
         "Queued": {"type": "object", "required": ["pending_id", "charge_box_id", "operation"],
                    "properties": {"pending_id": {"type": "integer"},

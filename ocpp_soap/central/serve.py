@@ -34,6 +34,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ocpp_soap.soap.logsafe import EscapingFilter
+
 from .settings import CentralSettings
 from .wsgi import create_app, serve_options_from_env
 
@@ -99,16 +101,91 @@ class ServePlan:
         if not is_loopback(self.host) and not options.api_token:
             raise ServeError(
                 f"refusing to listen on {self.host} without an API token: anyone who can reach "
-                "it could command your charge points. Give --api-token TOKEN (or set "
-                "OCPP_SOAP_API_TOKEN), or listen on 127.0.0.1 behind a proxy."
+                "it could command your charge points. Give one with --api-token-file FILE (or "
+                "OCPP_SOAP_API_TOKEN_FILE, OCPP_SOAP_API_TOKEN). A reverse proxy in front does "
+                "not replace it: the proxy forwards everyone's requests."
             )
+        check_tls(settings)
         return settings
 
     def app_kwargs(self) -> dict[str, Any]:
         kwargs = dict(self.settings_overrides)
         kwargs.update(self.serve_overrides)
         kwargs["listen_host"] = self.host
+        kwargs["listen_port"] = self.port
         return kwargs
+
+
+def check_tls(settings: CentralSettings) -> None:
+    """TLS settings that fit together and name readable files (``ServeError`` otherwise)."""
+    if settings.client_cert != "none" and not settings.certfile:
+        raise ServeError("--client-cert needs TLS: give --certfile (and --keyfile)")
+    if settings.client_cert != "none" and not settings.ca_certs:
+        raise ServeError("--client-cert needs --ca-certs: the CAs (or the boxes' own "
+                         "certificates) that client certificates are checked against")
+    if settings.keyfile and not settings.certfile:
+        raise ServeError("--keyfile without --certfile")
+    for name in ("certfile", "keyfile", "ca_certs", "chargepoint_ca_certs",
+                 "chargepoint_certfile", "chargepoint_keyfile"):
+        path = getattr(settings, name)
+        if path:
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                raise ServeError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    if settings.certfile:
+        import ssl
+
+        try:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(settings.certfile, settings.keyfile)
+            if settings.ca_certs:
+                context.load_verify_locations(settings.ca_certs)
+        except (ssl.SSLError, OSError) as exc:
+            raise ServeError(f"TLS certificate or key unusable: {exc}") from None
+
+
+def startup_warnings(plan: ServePlan, settings: CentralSettings) -> list[str]:
+    """What an operator exposing the Central System should hear about (logged at start)."""
+    if is_loopback(plan.host):
+        return []
+    out = []
+    if plan.threads == 1:
+        out.append(f"listening on {plan.host} with sync workers: a slow client (or a slow-loris"
+                   " attack) holds a worker while its request trickles in. Face the field"
+                   " through a buffering reverse proxy (README: 'Behind nginx').")
+    bare, secrets = _boxes_without_credentials(settings)
+    if bare and settings.require_auth == "none":
+        out.append(f"{bare} charge box(es) have no password, certificate or allow_from: anyone"
+                   " who knows their identity can act as them. Give them credentials, or set"
+                   " require_auth = any (README: 'Security').")
+    if secrets and not settings.certfile:
+        out.append(f"{secrets} charge box(es) authenticate with HTTP Basic, and this server"
+                   " speaks plain HTTP: unless a TLS proxy is in front, their passwords cross"
+                   " the network in clear text (--certfile/--keyfile).")
+    return out
+
+
+def _boxes_without_credentials(settings: CentralSettings) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from .storage.models import ChargeBox
+    from .storage.store import Store
+
+    store = Store.open(settings.db_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    try:
+        def count(session) -> tuple[int, int]:
+            bare = session.execute(select(func.count()).select_from(ChargeBox).where(
+                ChargeBox.auth_secret_hash.is_(None), ChargeBox.allow_from.is_(None),
+                ChargeBox.cert_fingerprint.is_(None))).scalar_one()
+            secrets = session.execute(select(func.count()).select_from(ChargeBox).where(
+                ChargeBox.auth_secret_hash.is_not(None))).scalar_one()
+            return bare, secrets
+
+        return store.read(count)
+    finally:
+        store.dispose()
 
 
 def configure_logging(level: str = "info") -> None:
@@ -122,6 +199,8 @@ def configure_logging(level: str = "info") -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    # Whatever a call site forgot: charger-supplied arguments never break a line (logsafe).
+    handler.addFilter(EscapingFilter())
     handler._ocpp_soap = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(numeric)
@@ -178,6 +257,17 @@ class CentralServer(BaseApplication):
             "errorlog": "-",
             "worker_exit": _worker_exit,
         }
+        settings = self.central_settings
+        if settings.certfile:
+            import ssl
+
+            cfg["certfile"] = settings.certfile
+            if settings.keyfile:
+                cfg["keyfile"] = settings.keyfile
+            if settings.ca_certs:
+                cfg["ca_certs"] = settings.ca_certs
+            cfg["cert_reqs"] = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL,
+                                "required": ssl.CERT_REQUIRED}[settings.client_cert]
         if "control_socket_disable" in self.cfg.settings:
             # gunicorn ≥ 24's control socket sits at one fixed path per user: two servers on
             # one machine would fight over it, and the operator CLI is ours.
@@ -201,10 +291,12 @@ def serve(plan: ServePlan, env: Mapping[str, str] | None = None) -> int:
     configure_logging(plan.log_level)
     settings = plan.check(env)
     migrate_database(settings)
+    for warning in startup_warnings(plan, settings):
+        log.warning("%s", warning)
     log.info(
-        "Central System on http://%s:%d (SOAP /ocpp/{1.5,1.6}/CentralSystemService, API /api/v1):"
+        "Central System on %s://%s:%d (SOAP /ocpp/{1.5,1.6}/CentralSystemService, API /api/v1):"
         " %d %s worker(s), database %s, unknown charge boxes: %s",
-        plan.host, plan.port, plan.workers,
+        "https" if settings.certfile else "http", plan.host, plan.port, plan.workers,
         "sync" if plan.threads == 1 else f"gthread×{plan.threads}",
         _redact(settings.db_url), settings.unknown_chargebox,
     )

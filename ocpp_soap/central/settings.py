@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 UNKNOWN_CHARGEBOX_POLICIES = ("reject", "pending", "accept")
+ENDPOINT_CHANGE_POLICIES = ("boot", "any", "manual")
+REQUIRE_AUTH_POLICIES = ("none", "any")
+CLIENT_CERT_POLICIES = ("none", "optional", "required")
 ENV_PREFIX = "OCPP_SOAP_"
 # Environment names that do not follow OCPP_SOAP_<FIELD NAME>.
 ENV_ALIASES = {"db_url": "OCPP_SOAP_DB"}
@@ -41,6 +44,31 @@ class CentralSettings:
     #: (boxes set their clocks from our currentTime, so clocks jump).
     clock_skew: int = 300
     sqlite_busy_timeout_ms: int = 10000
+    # -- trust (see the README's security section) ----------------------------------------
+    #: Who may move the address of a box without credentials: only a BootNotification
+    #: (``boot``), any message (``any``) or nobody but the operator (``manual``).
+    endpoint_change: str = "boot"
+    #: CIDRs the Central System may call; when set, nothing outside them is called.
+    endpoint_networks: list[str] = field(default_factory=list)
+    #: CIDRs never called, whatever else allows them.
+    endpoint_deny: list[str] = field(default_factory=list)
+    #: ``any``: boxes without a secret, certificate or source-network pin are refused.
+    require_auth: str = "none"
+    #: Unknown boxes registered by the ``pending``/``accept`` policy per source IP and in all,
+    #: per ``registration_window`` seconds (per process).
+    registration_limit_per_ip: int = 60
+    registration_limit: int = 600
+    registration_window: float = 3600.0
+    #: TLS on ``serve``: our certificate and key, the CAs client certificates must chain to, and
+    #: whether a client certificate is asked for.
+    certfile: str | None = None
+    keyfile: str | None = None
+    ca_certs: str | None = None
+    client_cert: str = "none"
+    #: TLS towards charge points: a CA bundle instead of the system's, our client certificate.
+    chargepoint_ca_certs: str | None = None
+    chargepoint_certfile: str | None = None
+    chargepoint_keyfile: str | None = None
 
     def __post_init__(self) -> None:
         if self.unknown_chargebox not in UNKNOWN_CHARGEBOX_POLICIES:
@@ -50,6 +78,16 @@ class CentralSettings:
             )
         if self.clock_skew < 0:
             raise ValueError("clock_skew must not be negative")
+        for name, allowed in (("endpoint_change", ENDPOINT_CHANGE_POLICIES),
+                              ("require_auth", REQUIRE_AUTH_POLICIES),
+                              ("client_cert", CLIENT_CERT_POLICIES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)},"
+                                 f" not {getattr(self, name)!r}")
+        from .addressguard import parse_networks
+
+        parse_networks(self.endpoint_networks, "endpoint_networks")
+        parse_networks(self.endpoint_deny, "endpoint_deny")
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
         if not self.default_endpoint_path.startswith("/"):

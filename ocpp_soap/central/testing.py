@@ -29,6 +29,8 @@ class Ctx:
     peer: str | None = "192.0.2.10"
     http_headers: dict[str, str] = field(default_factory=dict)
     basic_auth_user: str | None = None
+    basic_auth_password: str | None = None
+    client_cert: dict | None = None
 
 
 def central_on_file(tmp_path: Path, **settings: Any) -> CentralSystem:

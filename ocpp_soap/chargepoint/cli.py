@@ -2,7 +2,7 @@
 
     ocpp-soap chargepoint run --central URL --id CB1 [--version 1.5|1.6] [--listen 127.0.0.1:8280]
         [--public-url URL] [--connectors 2] [--config FILE] [--state FILE] [--capture DIR]
-        [--shell] [--strict]
+        [--shell] [--strict] [--basic-auth ID:PASSWORD | --basic-auth-file FILE]
     ocpp-soap chargepoint shell (the options of run)
     ocpp-soap chargepoint scenario FILE [--central URL] [--id ID] [--version V] [--listen H:P] ...
     ocpp-soap chargepoint fleet --central URL --count N --prefix SIM [--version V]
@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 DEFAULT_LISTEN = "127.0.0.1:8280"
 DEFAULT_FLEET_LISTEN = "127.0.0.1:8300"
@@ -106,6 +108,11 @@ def _common(p: argparse.ArgumentParser, listen_default: str | None = DEFAULT_LIS
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the CS (default 10)")
     p.add_argument("--compress", choices=("gzip", "deflate"), help="compress requests to the CS")
     p.add_argument("--capture", metavar="DIR", help="write every envelope to DIR")
+    p.add_argument("--basic-auth", metavar="ID:PASSWORD",
+                   help="HTTP Basic credentials for the CS (visible in ps: prefer "
+                        "--basic-auth-file or OCPP_SOAP_CP_PASSWORD)")
+    p.add_argument("--basic-auth-file", metavar="FILE",
+                   help="file holding the Basic-auth password (user: the identity)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-message log lines")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -175,9 +182,49 @@ def _resolve(args: argparse.Namespace, file_defaults: dict, fallback_id: str) ->
     central = pick("central")
     if not central:
         raise UsageError("--central URL is required (the Central System's CentralSystemService)")
-    return {"central": central, "id": str(pick("id", fallback_id)), "version": str(pick("version", "1.6")),
+    identity = str(pick("id", fallback_id))
+    central, in_url = split_credentials(central)
+    return {"central": central, "id": identity, "version": str(pick("version", "1.6")),
             "connectors": int(pick("connectors", 1)), "listen": pick("listen"),
-            "public_url": pick("public_url")}
+            "public_url": pick("public_url"), "auth": basic_auth(args, identity, in_url)}
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without ``user:password@`` (which would be logged and sent in wsa:To), and
+    those credentials."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username), unquote(parts.password or ""))
+
+
+def basic_auth(args: argparse.Namespace, identity: str,
+               in_url: tuple[str, str] | None) -> tuple[str, str] | None:
+    """Credentials for the CS: --basic-auth, else --basic-auth-file or OCPP_SOAP_CP_PASSWORD
+    (user: the identity), else those found in the --central URL."""
+    given = getattr(args, "basic_auth", None)
+    if given:
+        user, sep, password = given.partition(":")
+        if not sep or not user:
+            raise UsageError("--basic-auth wants ID:PASSWORD")
+        return user, password
+    path = getattr(args, "basic_auth_file", None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                password = fh.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise UsageError(f"cannot read --basic-auth-file {path}: {exc.strerror}") from None
+        return identity, password
+    env = os.environ.get("OCPP_SOAP_CP_PASSWORD")
+    if env:
+        return identity, env
+    return in_url
 
 
 def _make_sim(args: argparse.Namespace, sim_config: dict, opts: dict, scheduler=None):
@@ -188,7 +235,7 @@ def _make_sim(args: argparse.Namespace, sim_config: dict, opts: dict, scheduler=
     return SimulatedChargePoint(opts["id"], opts["central"], opts["version"], opts["connectors"],
                                 sim_config, getattr(args, "state", None), public_url=opts["public_url"],
                                 timeout=args.timeout, compress=args.compress, capture=_capture(args),
-                                strict=args.strict, scheduler=scheduler)
+                                strict=args.strict, scheduler=scheduler, auth=opts.get("auth"))
 
 
 def _on_sigterm(*_: Any) -> None:
@@ -297,6 +344,9 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     sim_config, file_defaults = load_config(args.config)
     opts = _resolve(args, file_defaults, "")
     host, port = parse_listen(opts["listen"] or DEFAULT_FLEET_LISTEN)
+    if opts["auth"] is not None:
+        raise UsageError("Basic auth is per charge point (user = identity): use run, shell or "
+                         "scenario, not fleet")
     if args.count < 1:
         raise UsageError("--count must be at least 1")
     _logging(args)

@@ -234,7 +234,7 @@ class SimulatedChargePoint:
                  public_url: str | None = None, scheduler: Any = None,
                  session: requests.Session | None = None, timeout: float = 10.0,
                  compress: str | None = None, capture: Any = None, history: int = 500,
-                 strict: bool = False) -> None:
+                 strict: bool = False, auth: tuple[str, str] | None = None) -> None:
         self.identity = identity
         self.version = version
         self.central_url = central_url
@@ -250,9 +250,11 @@ class SimulatedChargePoint:
         self.history: deque[dict] = deque(maxlen=history or 0)
         self._cond = threading.Condition()
         hooks = capture is not None
+        # HTTP Basic goes in the Authorization header only: never in the URL (which is logged
+        # and sent as wsa:To).
         self.client = OcppClient(version, CENTRAL, identity, central_url, from_address=public_url,
                                  timeout=timeout, compress=compress, session=session,
-                                 on_exchange=self._outgoing if hooks else None)
+                                 on_exchange=self._outgoing if hooks else None, auth=auth)
         self.link = CentralLink(self, self.client)
         self.cp = ChargePoint(identity, version, connectors, config, state_path, central=self.link,
                               scheduler=scheduler)

@@ -14,6 +14,7 @@ a SOAP fault becomes ``RemoteFault``, a good reply a dict in the domain's shape.
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 import time
 import zlib
@@ -60,6 +61,10 @@ class CallTimeout(TimeoutError):
 
 class Unreachable(ConnectionError):
     """The peer's address could not be reached."""
+
+
+class CertificateProblem(Unreachable):
+    """TLS failed: the peer's certificate is not trusted, or ours was refused."""
 
 
 class BadReply(Exception):
@@ -181,14 +186,24 @@ class OcppClient:
         error = None
         try:
             try:
+                # Redirects are never followed: a "charge point" could send us anywhere.
                 response = self.session.post(self.endpoint, data=data, headers=headers,
-                                             timeout=timeout or self.timeout, auth=self.auth)
+                                             timeout=timeout or self.timeout, auth=self.auth,
+                                             allow_redirects=False)
             except requests.Timeout as exc:
                 error = f"timeout after {timeout or self.timeout:g} s"
                 raise CallTimeout(f"{operation} to {self.endpoint}: {error}") from exc
+            except requests.exceptions.SSLError as exc:
+                error = f"TLS certificate problem: {_reason(exc)}"
+                raise CertificateProblem(f"{operation} to {self.endpoint}: {error}") from exc
             except requests.ConnectionError as exc:
+                if _tls_failure(exc):  # TLS 1.3: a refused client certificate shows late
+                    error = f"TLS certificate problem: {_reason(exc)}"
+                    raise CertificateProblem(f"{operation} to {self.endpoint}: {error}") from exc
                 error = f"unreachable: {exc}"
-                raise Unreachable(f"{operation} to {self.endpoint}: cannot connect") from exc
+                refused = _refused(exc)
+                raise Unreachable(f"{operation} to {self.endpoint}: "
+                                  f"{refused or 'cannot connect'}") from exc
             try:
                 return self._read_reply(operation, message_id, response)
             except (RemoteFault, BadReply) as exc:
@@ -206,6 +221,9 @@ class OcppClient:
         op = self.schema.operation(operation)
         content = response.content
         ctype = response.headers.get("Content-Type", "")
+        if 300 <= response.status_code < 400:
+            raise BadReply(f"{operation}: HTTP {response.status_code} redirect to "
+                           f"{response.headers.get('Location', '(none)')!r} not followed")
         if "xml" not in ctype:
             raise BadReply(f"{operation}: HTTP {response.status_code} with Content-Type "
                            f"{ctype or '(none)'}, not a SOAP reply")
@@ -225,6 +243,37 @@ class OcppClient:
             raise BadReply(f"{operation}: unreadable reply: {exc}") from None
         data = from_zeep(result, op.response)
         return adapters.to_neutral(self.version, operation, adapters.RESPONSE, data)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost message of a requests/urllib3 error chain (the SSL library's words)."""
+    text = str(exc)
+    for marker in ("SSLError(", "SSLCertVerificationError("):
+        if marker in text:
+            text = text.split(marker, 1)[1].rstrip(")")
+    return text[:300]
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether a connection error is really a TLS failure (a certificate refused by the peer,
+    or not trusted by us) that requests did not classify as such (urllib3 wraps it)."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            break
+        if isinstance(current, ssl.SSLError):
+            return True
+        current = current.__cause__ or current.__context__
+    return "SSLError(" in repr(exc) or "SSLError(" in str(exc)
+
+
+def _refused(exc: BaseException) -> str | None:
+    """The guard's message when the connected peer was refused (see central.cphttp)."""
+    text = str(exc)
+    marker = "refused address: "
+    if marker not in text:
+        return None
+    return "refused address: " + text.split(marker, 1)[1].split("'")[0].split('"')[0].rstrip(")")
 
 
 # -- zeep value conversion (declaration-driven) --------------------------------------------------

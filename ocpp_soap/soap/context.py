@@ -28,5 +28,8 @@ class CallContext:
     basic_auth_user: str | None = None
     basic_auth_password: str | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
+    #: The verified TLS client certificate, if one was presented: ``fingerprint`` (SHA-256,
+    #: hex) and ``names`` (subject CN and DNS subjectAltNames).
+    client_cert: dict | None = None
     #: Free room for the role (e.g. the Central System stores the box's row here).
     extra: dict = field(default_factory=dict)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import logging
 import time
 import zlib
@@ -32,6 +33,7 @@ from ocpp_soap.soap.envelope import (
     salvage_message_id,
 )
 from ocpp_soap.soap.faults import OcppFault, ProtocolError, fault_element
+from ocpp_soap.soap.logsafe import clean
 from ocpp_soap.soap.spyne_app import (
     ENV_CALL,
     ENV_ENVELOPE,
@@ -287,9 +289,10 @@ class OcppEndpoint:
             basic_auth_user=user,
             basic_auth_password=password,
             warnings=incoming.warnings,
+            client_cert=peer_certificate(environ),
         )
         for w in incoming.warnings:
-            log.warning("%s %s: %s", call.charge_box_id, call.action, w)
+            log.warning("%s %s: %s", clean(call.charge_box_id), call.action, clean(w, 500))
         if self.before_dispatch is not None:
             self.before_dispatch(call, incoming)
         return call
@@ -362,6 +365,26 @@ def _basic_auth(environ) -> tuple[str | None, str | None]:
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("malformed Basic Authorization header") from None
     return user, password
+
+
+def peer_certificate(environ) -> dict | None:
+    """The TLS client certificate the server verified (gunicorn puts its socket in the
+    environ), as ``{"fingerprint": sha256 hex, "names": [CN, DNS SANs]}``; None without one."""
+    sock = environ.get("gunicorn.socket")
+    getpeercert = getattr(sock, "getpeercert", None)
+    if getpeercert is None:
+        return None
+    try:
+        der = getpeercert(binary_form=True)
+        info = getpeercert() or {}
+    except (ValueError, OSError):
+        return None
+    if not der:
+        return None
+    names = [value for rdn in info.get("subject", ()) for key, value in rdn
+             if key == "commonName"]
+    names += [value for key, value in info.get("subjectAltName", ()) if key == "DNS"]
+    return {"fingerprint": hashlib.sha256(der).hexdigest(), "names": names}
 
 
 def _http_headers(environ) -> dict[str, str]:

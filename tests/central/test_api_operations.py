@@ -25,6 +25,8 @@ from ocpp_soap.soap.versions import CHARGEPOINT, NAMESPACES, SOAP12_NS, WSA_ANON
 from tests.central.test_api_support import PUBLIC_URL, assert_error, running_api
 from tests.conftest import free_port
 
+JSON = {"Content-Type": "application/json"}  # raw bodies: the API takes only JSON
+
 CASES = [(v, op.name) for v in ("1.5", "1.6") for op in service_schema(v, CHARGEPOINT).operations]
 BOX = {"1.5": "CP-15", "1.6": "CP-16"}
 CP_PATH = "/ocpp/ChargePointService"
@@ -221,7 +223,7 @@ def test_nested_field_is_named(world):
 
 def test_malformed_json_is_400(world):
     api, _ = world
-    r = api.request("POST", "/chargeboxes/CP-16/operations/Reset", data=b'{"type": ')
+    r = api.request("POST", "/chargeboxes/CP-16/operations/Reset", data=b'{"type": ', headers=JSON)
     assert_error(r, 400, "JSON")
 
 

@@ -11,6 +11,8 @@ from ocpp_soap.messages.examples import TAG, example
 from ocpp_soap.soap.client import OcppClient
 from tests.central.test_api_support import assert_error, running_api, wait_for
 
+JSON = {"Content-Type": "application/json"}  # raw bodies: the API takes only JSON
+
 CS = "CentralSystemService"
 
 
@@ -249,14 +251,14 @@ def test_malformed_json_is_400(api):
     r = api.request("POST", "/chargeboxes", data=b"{not json",
                     headers={"Content-Type": "application/json"})
     assert_error(r, 400, "JSON")
-    assert_error(api.request("POST", "/idtags", data=b"[1, 2]"), 400, "object")
-    assert_error(api.request("POST", "/idtags", data=b""), 400)
-    assert_error(api.request("PATCH", "/idtags/x", data=b"\xff\xfe"), 400)
+    assert_error(api.request("POST", "/idtags", data=b"[1, 2]", headers=JSON), 400, "object")
+    assert_error(api.request("POST", "/idtags", data=b"", headers=JSON), 400)
+    assert_error(api.request("PATCH", "/idtags/x", data=b"\xff\xfe", headers=JSON), 400)
 
 
 def test_too_large_body_is_413(api):
     big = b'{"id_tag": "' + b"x" * (1024 * 1024 + 10) + b'"}'
-    assert_error(api.request("POST", "/idtags", data=big), 413)
+    assert_error(api.request("POST", "/idtags", data=big, headers=JSON), 413)
 
 
 def test_unknown_paths_are_404_json(api):

@@ -52,7 +52,7 @@ def endpoint(cs: InProcessCS, box: str) -> tuple[str, str]:
 
 def test_learning_rules(tmp_path, capsys):
     with InProcessCS(tmp_path / "cs.db", default_endpoint_port=8082,
-                     default_endpoint_path="/cp") as cs:
+                     default_endpoint_path="/cp", endpoint_change="any") as cs:
         cs.admin.add_chargebox("CB1")
         heartbeat(cs, "CB1", from_address="http://127.0.0.1:9001/ocpp/cp",
                   reply_to="http://127.0.0.1:9002/other")
@@ -92,7 +92,8 @@ def test_learning_rules(tmp_path, capsys):
 
 
 def test_forwarded_for_from_trusted_proxy(tmp_path):
-    with InProcessCS(tmp_path / "cs.db", trusted_proxies=["127.0.0.1/32"]) as cs:
+    with InProcessCS(tmp_path / "cs.db", trusted_proxies=["127.0.0.1/32"],
+                     endpoint_change="any") as cs:
         cs.admin.add_chargebox("CB1")
         heartbeat(cs, "CB1", headers={"X-Forwarded-For": "203.0.113.7"})
         assert endpoint(cs, "CB1") == ("http://203.0.113.7:8080/ocpp/ChargePointService", "peer")

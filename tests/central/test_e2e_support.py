@@ -68,13 +68,14 @@ class InProcessCS:
         self.stop()
 
 
-def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0,
+                  scheme: str = "http", **tls: Any) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            r = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            r = requests.get(f"{scheme}://127.0.0.1:{port}/healthz", timeout=1, **tls)
             if r.status_code == 200:
                 return
         except requests.RequestException:
@@ -86,10 +87,11 @@ def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: floa
 class GunicornCS:
     """``ocpp-soap central serve`` in a subprocess; its log goes to ``log_path``."""
 
-    def __init__(self, db_path: Path, *args: str, workers: int = 2, env: dict | None = None):
+    def __init__(self, db_path: Path, *args: str, workers: int = 2, env: dict | None = None,
+                 scheme: str = "http", **tls: Any):
         self.port = free_port()
         self.db_url = sqlite_url(db_path)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.log_path = db_path.with_suffix(".log")
         cmd = [str(OCPP_SOAP), "central", "serve", "--port", str(self.port),
                "--workers", str(workers), "--db", self.db_url, *args]
@@ -99,7 +101,7 @@ class GunicornCS:
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      env=full_env)
         try:
-            wait_for_port(self.port, self.proc)
+            wait_for_port(self.port, self.proc, scheme=scheme, **tls)
         except Exception:
             self.stop()
             raise

@@ -125,3 +125,25 @@ def test_processes_migrate_at_once(tmp_path):
         p.join(60)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert _versions(make_engine(url)) == [MIGRATIONS[-1].version]
+
+
+def test_version_2_database_gets_the_trust_columns_and_events(tmp_path):
+    """A database of schema version 2 (no allow_from, cert_fingerprint, box_events) is brought
+    to the models' schema by step 3, keeping its rows."""
+    engine = make_engine(_url(tmp_path))
+    migrate(engine, MIGRATIONS[:2])
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE charge_boxes DROP COLUMN allow_from"))
+        conn.execute(text("ALTER TABLE charge_boxes DROP COLUMN cert_fingerprint"))
+        conn.execute(text("DROP TABLE box_events"))
+        conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
+                          " endpoint_override, created_at, updated_at) VALUES"
+                          " ('OLD', 'Accepted', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+    assert migrate(engine) == 3
+    for name, table in Base.metadata.tables.items():
+        columns = {c["name"] for c in inspect(engine).get_columns(name)}
+        assert columns == {c.name for c in table.columns}, name
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT charge_box_id, allow_from FROM charge_boxes")).all() \
+            == [("OLD", None)]
+    assert _versions(engine) == [2, 3]

@@ -112,10 +112,24 @@ def _v2(conn: Connection) -> None:
     add_missing_indexes(conn, V2_INDEXES)
 
 
+#: Columns added by version 3 (charge box trust, issue 13).
+V3_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("charge_boxes", "allow_from"),
+    ("charge_boxes", "cert_fingerprint"),
+)
+
+
+def _v3(conn: Connection) -> None:
+    """Box credentials beyond Basic auth, and the box events table."""
+    add_missing_columns(conn, V3_COLUMNS)
+    Base.metadata.tables["box_events"].create(conn, checkfirst=True)
+
+
 #: Ordered steps. Append, never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "reply address, tolerant values, closed transactions, case-folded tags", _v2),
+    Migration(3, "charge box trust: allow_from, cert_fingerprint, box_events", _v3),
 )
 
 

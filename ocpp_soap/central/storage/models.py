@@ -75,6 +75,10 @@ class ChargeBox(Base):
     last_heartbeat_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     auth_secret_hash: Mapped[str | None]
+    # Other ways a box proves who it is: the source networks it may talk from (CIDRs, comma
+    # separated) and the SHA-256 fingerprint of its TLS client certificate (hex).
+    allow_from: Mapped[str | None] = mapped_column(Text)
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     firmware_status: Mapped[str | None] = mapped_column(Short)
     firmware_status_at: Mapped[datetime | None]
@@ -311,3 +315,22 @@ class PendingCommand(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     taken_at: Mapped[datetime | None]
+
+
+class BoxEvent(Base):
+    """What happened to a box's trust: address changes (old, new, who and which message),
+    refused addresses, failed authentications, rate-limit hits. No foreign key: events of
+    identities we never registered are kept too (a flood of unknown boxes is an event)."""
+
+    __tablename__ = "box_events"
+    __table_args__ = (Index("ix_box_events_box_at", "charge_box_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    charge_box_id: Mapped[str]
+    kind: Mapped[str] = mapped_column(String(32))
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Short)  # the OCPP action, or "api"/"cli"
+    old_address: Mapped[str | None] = mapped_column(Text)
+    new_address: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
