@@ -184,6 +184,9 @@ def test_accept_does_not_register_unusable_identities(tmp_path, identity):
 
     with InProcessCS(tmp_path / "cs.db", unknown_chargebox="accept") as cs:
         r = send(cs.soap_url("1.6"), "1.6", identity, "Heartbeat")
-        assert r.status == 400 and "SecurityError" in r.text
+        # too long to store: a ProtocolError before anything is stored (issue 13); unprintable:
+        # not registered, so unknown (SecurityError)
+        fault = "ProtocolError" if len(identity) > 255 else "SecurityError"
+        assert r.status == 400 and fault in r.text
         assert cs.admin.list_chargeboxes() == []
         assert send(cs.soap_url("1.6"), "1.6", "GOOD", "Heartbeat").status == 200
