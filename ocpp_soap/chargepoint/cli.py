@@ -57,7 +57,7 @@ def load_config(path: str | None) -> tuple[dict, dict]:
     """(SimConfig dict, run defaults) from a YAML or TOML file."""
     if not path:
         return {}, {}
-    from ocpp_soap.chargepoint.scenario import load_file
+    from ocpp_soap.chargepoint._scenario import load_file
 
     try:
         raw = load_file(path)
@@ -69,7 +69,7 @@ def load_config(path: str | None) -> tuple[dict, dict]:
 
 
 def normalise_config(raw: dict) -> tuple[dict, dict]:
-    from ocpp_soap.chargepoint.config import SimConfig
+    from ocpp_soap.chargepoint._config import SimConfig
 
     sim: dict[str, Any] = {}
     defaults: dict[str, Any] = {}
@@ -228,14 +228,14 @@ def basic_auth(args: argparse.Namespace, identity: str,
 
 
 def _make_sim(args: argparse.Namespace, sim_config: dict, opts: dict, scheduler=None):
-    from ocpp_soap.chargepoint.server import SimulatedChargePoint
+    from ocpp_soap.chargepoint._simulator import ChargePoint
 
     if opts["version"] not in ("1.5", "1.6"):
         raise UsageError(f"unsupported version {opts['version']!r}")
-    return SimulatedChargePoint(opts["id"], opts["central"], opts["version"], opts["connectors"],
-                                sim_config, getattr(args, "state", None), public_url=opts["public_url"],
-                                timeout=args.timeout, compress=args.compress, capture=_capture(args),
-                                strict=args.strict, scheduler=scheduler, auth=opts.get("auth"))
+    return ChargePoint(opts["id"], opts["central"], opts["version"], opts["connectors"],
+                       sim_config, getattr(args, "state", None), public_url=opts["public_url"],
+                       timeout=args.timeout, compress=args.compress, capture=_capture(args),
+                       strict=args.strict, scheduler=scheduler, auth=opts.get("auth"))
 
 
 def _on_sigterm(*_: Any) -> None:
@@ -261,7 +261,7 @@ def cmd_run(args: argparse.Namespace, shell: bool) -> int:
         if not args.manual:
             sim.start()
         if shell:
-            from ocpp_soap.chargepoint.shell import HISTORY_FILE, ChargePointShell
+            from ocpp_soap.chargepoint._shell import HISTORY_FILE, ChargePointShell
 
             sh = ChargePointShell(sim, history=args.history_file or HISTORY_FILE)
             sh.cmdloop()
@@ -288,8 +288,8 @@ def _restore_sigterm(previous) -> None:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from ocpp_soap.chargepoint import scenario as sc
-    from ocpp_soap.chargepoint.server import new_scheduler
+    from ocpp_soap.chargepoint import _scenario as sc
+    from ocpp_soap.chargepoint._simulator import new_scheduler
 
     try:
         data = sc.load_file(args.file)
@@ -339,7 +339,7 @@ def _printer(stream):
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
-    from ocpp_soap.chargepoint.fleet import Fleet, run_fleet
+    from ocpp_soap.chargepoint._fleet import Fleet, run_fleet
 
     sim_config, file_defaults = load_config(args.config)
     opts = _resolve(args, file_defaults, "")

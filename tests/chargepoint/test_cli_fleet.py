@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ocpp_soap.chargepoint._fleet import Fleet
 from ocpp_soap.chargepoint.cli import main
-from ocpp_soap.chargepoint.fleet import Fleet
 from ocpp_soap.soap.client import OcppClient, RemoteFault
 from tests.chargepoint.test_e2e_support import ProjectCentral, TestCentral
 

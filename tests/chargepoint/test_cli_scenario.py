@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ocpp_soap.chargepoint._scenario import load_file, lookup, matches
 from ocpp_soap.chargepoint.cli import main
-from ocpp_soap.chargepoint.scenario import load_file, lookup, matches
 from ocpp_soap.soap.client import OcppClient
 from tests.chargepoint.test_e2e_support import TestCentral
 from tests.chargepoint.test_e2e_support import wait_until as until

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocpp_soap.chargepoint.handlers import build_handlers
+from ocpp_soap.chargepoint._routing import build_handlers
 from tests.chargepoint.test_core_support import make
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocpp_soap.chargepoint.config import BOOL, CSL, INT, key_defs
-from ocpp_soap.chargepoint.handlers import build_handlers
+from ocpp_soap.chargepoint._config import BOOL, CSL, INT, key_defs
+from ocpp_soap.chargepoint._routing import build_handlers
 from tests.chargepoint.test_core_support import make, restart
 
 GOOD = {INT: "7", BOOL: None, CSL: "Energy.Active.Import.Register,Voltage"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ocpp_soap.chargepoint.handlers import build_handlers
+from ocpp_soap.chargepoint._routing import build_handlers
 from tests.chargepoint.test_core_support import make, restart
 
 

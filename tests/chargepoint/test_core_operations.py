@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from ocpp_soap.chargepoint.core import ChargePoint
-from ocpp_soap.chargepoint.handlers import OPERATIONS, build_handlers
-from ocpp_soap.chargepoint.scheduler import Scheduler
+from ocpp_soap.chargepoint._core import ChargePointCore
+from ocpp_soap.chargepoint._routing import OPERATIONS, build_handlers
+from ocpp_soap.chargepoint._scheduler import Scheduler
 from tests.chargepoint.test_core_support import FakeCentral, make
 
 
@@ -202,7 +202,7 @@ def test_real_scheduler_with_short_intervals():
     sched = Scheduler(workers=4)
     cs = FakeCentral(interval=1)
     try:
-        cp = ChargePoint("RT1", "1.6", 1, {"keys": {"MeterValueSampleInterval": 1}}, central=cs, scheduler=sched)
+        cp = ChargePointCore("RT1", "1.6", 1, {"keys": {"MeterValueSampleInterval": 1}}, central=cs, scheduler=sched)
         cs.clock = sched.clock
         cp.start()
         deadline = time.monotonic() + 2

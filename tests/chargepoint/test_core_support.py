@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
-from ocpp_soap.chargepoint.core import ChargePoint
-from ocpp_soap.chargepoint.scheduler import ManualScheduler
+from ocpp_soap.chargepoint._core import ChargePointCore
+from ocpp_soap.chargepoint._scheduler import ManualScheduler
 
 
 class FakeCentral:
@@ -74,18 +74,18 @@ def make(version: str = "1.6", connectors: int = 1, keys: dict | None = None,
     cs.clock = sched.clock
     cfg = dict(sim)
     cfg["keys"] = keys or {}
-    cp = ChargePoint("CB1", version, connectors, cfg, state_path=state_path, central=cs, scheduler=sched)
+    cp = ChargePointCore("CB1", version, connectors, cfg, state_path=state_path, central=cs, scheduler=sched)
     if start:
         cp.start()
         sched.run_pending()
     return cp, cs, sched
 
 
-def restart(cp: ChargePoint, cs: FakeCentral, sched: ManualScheduler, state_path, **kw):
-    """A new ChargePoint process on the same state file, clock and CS."""
+def restart(cp: ChargePointCore, cs: FakeCentral, sched: ManualScheduler, state_path, **kw):
+    """A new ChargePointCore process on the same state file, clock and CS."""
     cp.stop()
     keys = kw.pop("keys", {})
-    new = ChargePoint(cp.identity, cp.version, len(cp.connectors), {"keys": keys, **kw},
+    new = ChargePointCore(cp.identity, cp.version, len(cp.connectors), {"keys": keys, **kw},
                       state_path=state_path, central=cs, scheduler=sched)
     new.start()
     sched.run_pending()

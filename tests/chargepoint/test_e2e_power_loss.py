@@ -12,14 +12,14 @@ import shutil
 
 import pytest
 
-from ocpp_soap.chargepoint.core import ChargePoint
-from ocpp_soap.chargepoint.scheduler import Scheduler
-from ocpp_soap.chargepoint.server import SimulatedChargePoint
+from ocpp_soap.chargepoint import ChargePoint
+from ocpp_soap.chargepoint._core import ChargePointCore
+from ocpp_soap.chargepoint._scheduler import Scheduler
 from tests.chargepoint.test_e2e_support import TestCentral, close_cp, wait_until
 
 
-def _sim(cs: TestCentral, version: str, state) -> SimulatedChargePoint:
-    cp = SimulatedChargePoint("PL1", cs.url, version, 1,
+def _sim(cs: TestCentral, version: str, state) -> ChargePoint:
+    cp = ChargePoint("PL1", cs.url, version, 1,
                               {"keys": {"MeterValueSampleInterval": 0}},
                               str(state), scheduler=Scheduler(workers=4), timeout=2.0)
     cp.serve("127.0.0.1", 0)
@@ -34,7 +34,7 @@ def _energy(path) -> float:
 
 @pytest.mark.parametrize("version", ["1.5", "1.6"])
 def test_power_loss_stop_first_and_register_kept(tmp_path, version, monkeypatch):
-    monkeypatch.setattr(ChargePoint, "PERSIST_INTERVAL_S", 0.2)
+    monkeypatch.setattr(ChargePointCore, "PERSIST_INTERVAL_S", 0.2)
     state = tmp_path / "state.json"
     cs = TestCentral().start()
     try:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocpp_soap.chargepoint.scheduler import Scheduler
-from ocpp_soap.chargepoint.server import SimulatedChargePoint
+from ocpp_soap.chargepoint import ChargePoint
+from ocpp_soap.chargepoint._scheduler import Scheduler
 from ocpp_soap.soap.client import RemoteFault
 from tests.chargepoint.test_e2e_support import TestCentral, close_cp, cs_client, wait_until
 
@@ -32,8 +32,8 @@ class GatekeeperCentral(TestCentral):
         return reply
 
 
-def _sim(cs: TestCentral, version: str) -> SimulatedChargePoint:
-    cp = SimulatedChargePoint("GATE", cs.url, version, 1, {"keys": {}}, None,
+def _sim(cs: TestCentral, version: str) -> ChargePoint:
+    cp = ChargePoint("GATE", cs.url, version, 1, {"keys": {}}, None,
                               scheduler=Scheduler(workers=4), timeout=2.0)
     cp.serve("127.0.0.1", 0)
     cp.start()

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from ocpp_soap.chargepoint.config import key_defs
+from ocpp_soap.chargepoint._config import key_defs
 from ocpp_soap.soap.client import RemoteFault
 from tests.chargepoint.test_e2e_support import (
     ProjectCentral,

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ocpp_soap.chargepoint.scheduler import Scheduler
-from ocpp_soap.chargepoint.server import SimulatedChargePoint
+from ocpp_soap.chargepoint import ChargePoint
+from ocpp_soap.chargepoint._scheduler import Scheduler
 from ocpp_soap.soap.client import OcppClient
 from ocpp_soap.soap.httpserver import BackgroundServer
 from ocpp_soap.soap.server import OcppEndpoint
@@ -128,11 +128,11 @@ def wait_until(predicate: Callable[[], object], timeout: float = 5.0, what: str 
 
 
 def start_cp(cs: TestCentral, version: str = "1.6", identity: str = "CB1", connectors: int = 1,
-             keys: dict | None = None, state_path=None, **sim) -> SimulatedChargePoint:
+             keys: dict | None = None, state_path=None, **sim) -> ChargePoint:
     """A served and booted simulated charge point with its own scheduler."""
     config = dict(sim)
     config["keys"] = keys or {}
-    cp = SimulatedChargePoint(identity, cs.url, version, connectors, config, state_path,
+    cp = ChargePoint(identity, cs.url, version, connectors, config, state_path,
                               scheduler=Scheduler(workers=4), timeout=2.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
@@ -143,17 +143,17 @@ def start_cp(cs: TestCentral, version: str = "1.6", identity: str = "CB1", conne
     return cp
 
 
-def close_cp(cp: SimulatedChargePoint) -> None:
+def close_cp(cp: ChargePoint) -> None:
     cp.close()
     cp.cp.scheduler.shutdown()
 
 
-def cs_client(cp: SimulatedChargePoint, identity: str | None = None) -> OcppClient:
+def cs_client(cp: ChargePoint, identity: str | None = None) -> OcppClient:
     """What the CS uses to call ``cp`` (CS→CP operations)."""
     return OcppClient(cp.version, "ChargePointService", identity or cp.identity, cp.url, timeout=5.0)
 
 
-def status_of(cp: SimulatedChargePoint, n: int = 1) -> str:
+def status_of(cp: ChargePoint, n: int = 1) -> str:
     return cp.state()["connectors"][n - 1]["status"]
 
 

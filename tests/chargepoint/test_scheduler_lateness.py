@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ocpp_soap.chargepoint.scheduler import Lateness, Scheduler, scheduled_due
+from ocpp_soap.chargepoint._scheduler import Lateness, Scheduler, scheduled_due
 
 
 def test_lateness_counts_late_messages_and_quantiles():

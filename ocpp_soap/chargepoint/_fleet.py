@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ocpp_soap.chargepoint.scheduler import Scheduler
-from ocpp_soap.chargepoint.server import CP_PATH, ChargePointHost, SimulatedChargePoint
+from ocpp_soap.chargepoint._scheduler import Scheduler
+from ocpp_soap.chargepoint._simulator import CP_PATH, ChargePoint, ChargePointHost
 from ocpp_soap.soap.client import _session
 from ocpp_soap.soap.httpserver import BackgroundServer
 
@@ -78,13 +78,13 @@ class Fleet:
         self.server = BackgroundServer(self.host, host, port)
         base = (public_base or self.server.url).rstrip("/")
         width = max(3, len(str(count)))
-        self.members: list[SimulatedChargePoint] = []
+        self.members: list[ChargePoint] = []
         #: RSS once the first member (and with it the shared zeep client) exists: the base that
         #: the per-charge-point memory figure grows from
         self.rss_base_kib = 0
         for i in range(1, count + 1):
             ident = f"{prefix}{i:0{width}d}"
-            sim = SimulatedChargePoint(ident, central_url, version, connectors, dict(config or {}),
+            sim = ChargePoint(ident, central_url, version, connectors, dict(config or {}),
                                        None, public_url=f"{base}{CP_PATH}/{ident}",
                                        scheduler=self.scheduler, session=self.session,
                                        timeout=timeout, capture=capture, history=0, strict=strict)
@@ -114,7 +114,7 @@ class Fleet:
     def progress(self) -> Progress:
         booted = charging = sent = errors = queued = 0
         for sim in self.members:
-            cp = sim.cp
+            cp = sim.core
             booted += cp.registration == "Accepted"
             charging += sum(1 for c in cp.connectors.values() if c.transaction is not None)
             sent += sim.sent
@@ -143,17 +143,17 @@ class Fleet:
                 "rss_base_kib": self.rss_base_kib,
                 "rss_per_cp_kib": round((peak - self.rss_base_kib) / n, 1) if n else 0.0}
 
-    def charge_booted(self, tag: Callable[[SimulatedChargePoint], str] | None = None) -> int:
+    def charge_booted(self, tag: Callable[[ChargePoint], str] | None = None) -> int:
         """Plug in and swipe a card at every booted charge point not yet sent charging."""
         n = 0
         for sim in self.members:
-            if sim.cp.registration == "Accepted" and sim.identity not in self._charging_started:
+            if sim.core.registration == "Accepted" and sim.identity not in self._charging_started:
                 self._charging_started.add(sim.identity)
                 self.scheduler.call_later(0, self._charge, sim, (tag or _tag)(sim))
                 n += 1
         return n
 
-    def _charge(self, sim: SimulatedChargePoint, tag: str) -> None:
+    def _charge(self, sim: ChargePoint, tag: str) -> None:
         sim.plug(1)
         if sim.swipe(tag, 1) == "started":
             with self._lock:
@@ -165,9 +165,9 @@ class Fleet:
         pending = [len(self.members)]
         lock = threading.Lock()
 
-        def one(sim: SimulatedChargePoint) -> None:
+        def one(sim: ChargePoint) -> None:
             try:
-                for n in sim.cp.connectors:
+                for n in sim.core.connectors:
                     sim.stop_transaction(n, "Local")
                     sim.unplug(n)
             finally:
@@ -182,17 +182,17 @@ class Fleet:
             self.scheduler.call_later(0, one, sim)
         deadline = time.monotonic() + timeout
         done.wait(timeout)
-        while time.monotonic() < deadline and any(len(s.cp.outbox) for s in self.members):
+        while time.monotonic() < deadline and any(len(s.core.outbox) for s in self.members):
             time.sleep(0.05)
 
     def close(self) -> None:
         for sim in self.members:
-            sim.cp.stop()
+            sim.core.stop()
         self.server.stop()
         self.scheduler.shutdown()
 
 
-def _tag(sim: SimulatedChargePoint) -> str:
+def _tag(sim: ChargePoint) -> str:
     return ("T" + sim.identity)[:20]
 
 

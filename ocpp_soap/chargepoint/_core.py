@@ -1,6 +1,7 @@
 """The simulated charge point: lifecycle, connectors, transactions, metering, persistence.
 
-Plain Python, no SOAP: the wire layer hands CS→CP requests to :mod:`handlers` and gives this object a
+Plain Python, no SOAP: the wire layer hands CS→CP requests to :mod:`._routing` (which answers
+them with :mod:`._operations` or a user's override) and gives this object a
 ``central`` link whose ``call(action, payload)`` sends CP→CS messages and returns the reply (raising
 ``ConnectionError`` when the CS cannot be reached). Payloads are neutral dicts (1.6 shape, official
 field names); this class only picks the enum values its version allows.
@@ -18,15 +19,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ocpp_soap.chargepoint.commands import Commands
-from ocpp_soap.chargepoint.config import Configuration, SimConfig
-from ocpp_soap.chargepoint.connector import Connector, Reservation, Transaction
-from ocpp_soap.chargepoint.localauth import LocalAuth
-from ocpp_soap.chargepoint.meter import Electrical
-from ocpp_soap.chargepoint.outbox import Outbox
-from ocpp_soap.chargepoint.profiles import ProfileStore, TxContext
-from ocpp_soap.chargepoint.scheduler import Scheduler, Timer
-from ocpp_soap.chargepoint.state import StateFile, to_dt
+from ocpp_soap.chargepoint._config import Configuration, SimConfig
+from ocpp_soap.chargepoint._connector import Connector, Reservation, Transaction
+from ocpp_soap.chargepoint._localauth import LocalAuth
+from ocpp_soap.chargepoint._meter import Electrical
+from ocpp_soap.chargepoint._outbox import Outbox
+from ocpp_soap.chargepoint._profiles import ProfileStore, TxContext
+from ocpp_soap.chargepoint._scheduler import Scheduler, Timer
+from ocpp_soap.chargepoint._state import StateFile, to_dt
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,12 @@ class CentralLink(Protocol):
     def call(self, action: str, payload: dict) -> dict: ...
 
 
-class ChargePoint(Commands):
-    """One simulated charge point of OCPP version ``version`` ("1.5" or "1.6")."""
+class ChargePointCore:
+    """The state and behaviour of one simulated charge point of OCPP ``version`` ("1.5" or "1.6").
+
+    Private to the package: users drive a charge point through the public
+    :class:`ocpp_soap.chargepoint.ChargePoint`, which owns one of these as ``core``.
+    """
 
     #: Seconds between saves of the meter register while charging (see ``_arm_persist``).
     PERSIST_INTERVAL_S = 10.0
@@ -208,6 +212,28 @@ class ChargePoint(Commands):
         self.outbox.restore(data.get("outbox"))
         self.next_local_id = int(data.get("next_local_id", -1))
         self.firmware_version = data.get("firmware_version", self.firmware_version)
+
+    # ================================================================ configuration
+    def configure(self, key: str, value: str) -> str:
+        """Change configuration key ``key`` and apply what it drives (heartbeat, sampling, clock
+        alignment); returns the ChangeConfiguration status. The Central System's
+        ChangeConfiguration and the local faces (shell, scenario, admin API) all come here."""
+        with self._lock:
+            status = self.config.change(key, str(value))
+            if status in ("Accepted", "RebootRequired"):
+                self._save()
+        if status not in ("Accepted", "RebootRequired"):
+            return status
+        name = key if key != "HeartBeatInterval" else "HeartbeatInterval"
+        if name == "HeartbeatInterval" and self.registration == "Accepted":
+            self._schedule_heartbeat()
+        elif name == "ClockAlignedDataInterval" and self.registration == "Accepted":
+            self._schedule_aligned()
+        elif name == "MeterValueSampleInterval":
+            with self._lock:
+                for c in self.connectors.values():
+                    self._schedule_sample(c)
+        return status
 
     # ================================================================ boot and heartbeat
     def boot_payload(self) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ocpp_soap.chargepoint.state import to_dt
+from ocpp_soap.chargepoint._state import to_dt
 
 MAX_PROFILE = "ChargePointMaxProfile"
 TX_DEFAULT = "TxDefaultProfile"

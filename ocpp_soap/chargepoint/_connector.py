@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ocpp_soap.chargepoint.meter import Electrical, Meter
-from ocpp_soap.chargepoint.scheduler import Timer
-from ocpp_soap.chargepoint.state import to_dt
+from ocpp_soap.chargepoint._meter import Electrical, Meter
+from ocpp_soap.chargepoint._scheduler import Timer
+from ocpp_soap.chargepoint._state import to_dt
 
 
 @dataclass

@@ -20,14 +20,9 @@ import sys
 import time
 from typing import IO, Any
 
-from ocpp_soap.chargepoint.core import ERROR_CODES
-from ocpp_soap.chargepoint.server import (
-    CS_ACTIONS,
-    SimulatedChargePoint,
-    request_type,
-    summarize,
-    to_json,
-)
+from ocpp_soap.chargepoint._core import ERROR_CODES
+from ocpp_soap.chargepoint._render import summarize, to_json
+from ocpp_soap.chargepoint._simulator import CS_ACTIONS, ChargePoint, request_type
 
 HISTORY_FILE = "~/.ocpp_soap_chargepoint_history"
 
@@ -104,7 +99,7 @@ class ChargePointShell(cmd.Cmd):
 
     intro_text = "Type help for the commands, quit to leave."
 
-    def __init__(self, sim: SimulatedChargePoint, stdin: IO[str] | None = None,
+    def __init__(self, sim: ChargePoint, stdin: IO[str] | None = None,
                  stdout: IO[str] | None = None, history: str | None = HISTORY_FILE) -> None:
         stdin = stdin or sys.stdin
         stdout = stdout or sys.stdout
@@ -240,16 +235,16 @@ class ChargePointShell(cmd.Cmd):
         """config [KEY [VALUE]]: show every key, one key, or change one (as ChangeConfiguration would)."""
         words = arg.split(None, 1)
         if len(words) == 2:
-            self.say(self.sim.cp.change_configuration({"key": words[0], "value": words[1]})["status"])
+            self.say(self.sim.configure(words[0], words[1]))
             return
-        known, unknown = self.sim.cp.config.get(words[:1] or None)
+        known, unknown = self.sim.configuration(words[:1] or None)
         for item in known:
             self.say(f"{item['key']} = {item['value']}{'  (read-only)' if item['readonly'] else ''}")
         for key in unknown:
             self.say(f"{key}: unknown key")
 
     def complete_config(self, text: str, *_: Any) -> list[str]:
-        return [k for k in self.sim.cp.config.defs if k.startswith(text)]
+        return [k for k in self.sim.core.config.defs if k.startswith(text)]
 
     def do_envelopes(self, arg: str) -> None:
         """envelopes on|off: print every SOAP envelope sent and received."""

@@ -1,6 +1,6 @@
 """A small JSON API to drive simulated charge points over HTTP (tests, tools, a demo page).
 
-Served by :class:`ocpp_soap.chargepoint.server.ChargePointHost` under ``/admin/``. Every route
+Served by the host of the simulated charge points under ``/admin/``. Every route
 exists twice: ``/admin/<route>`` acts on the host's lone (default) charge point, and
 ``/admin/cp/<id>/<route>`` on any charge point of a fleet.
 
@@ -26,12 +26,36 @@ a fault from it 502.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from ocpp_soap.chargepoint.server import to_json
+from ocpp_soap.chargepoint._render import to_json
 
-if TYPE_CHECKING:
-    from ocpp_soap.chargepoint.server import ChargePointHost, SimulatedChargePoint
+
+class Simulator(Protocol):
+    """What the admin API asks of a charge point (``ChargePoint`` has it; this module does not
+    import that class, which serves this API: the two would import each other)."""
+
+    def state(self) -> dict: ...
+    def summary(self) -> dict: ...
+    def configure(self, key: str, value: Any) -> str: ...
+    def configuration(self, keys: list[str] | None = None) -> tuple[list[dict], list[str]]: ...
+    def plug(self, n: int = 1) -> None: ...
+    def unplug(self, n: int = 1) -> None: ...
+    def swipe(self, tag: str, n: int | None = None) -> str: ...
+    def fault(self, n: int, code: str = "OtherError") -> None: ...
+    def clear_fault(self, n: int) -> None: ...
+    def stop_transaction(self, n: int, reason: str = "Local") -> bool: ...
+    def send(self, action: str, payload: dict | None = None) -> dict: ...
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+
+
+class Host(Protocol):
+    """The charge points the API reaches: every member by id, and the lone default one."""
+
+    members: Mapping[str, Simulator]
+    default: Simulator | None
 
 
 class AdminError(Exception):
@@ -45,11 +69,11 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 
 
 class AdminApi:
-    """WSGI app for ``/admin/…`` of a :class:`ChargePointHost`."""
+    """WSGI app for ``/admin/…`` of a host of charge points."""
 
     max_body = 256 * 1024
 
-    def __init__(self, host: ChargePointHost) -> None:
+    def __init__(self, host: Host) -> None:
         self.host = host
 
     def __call__(self, environ, start_response):
@@ -91,7 +115,7 @@ class AdminApi:
 
     def route(self, method: str, parts: list[str], body: dict) -> Any:
         if parts[:1] == ["fleet"]:
-            return {ident: _summary(sim) for ident, sim in self.host.members.items()}
+            return {ident: sim.summary() for ident, sim in self.host.members.items()}
         if parts[:1] == ["cp"]:
             if len(parts) < 3:
                 raise AdminError(404, "use /admin/cp/<id>/<route>")
@@ -108,13 +132,13 @@ class AdminApi:
                                   "stop/N, send/Action, power/on|off, fleet")
         return self._act(sim, method, parts[0], parts[1:], body)
 
-    def _act(self, sim: SimulatedChargePoint, method: str, name: str, args: list[str], body: dict) -> Any:
+    def _act(self, sim: Simulator, method: str, name: str, args: list[str], body: dict) -> Any:
         if name == "state":
             return sim.state()
         if name == "config":
             if method == "POST":
-                return sim.cp.change_configuration({"key": str(body["key"]), "value": str(body["value"])})
-            known, unknown = sim.cp.config.get(args or None)
+                return {"status": sim.configure(str(body["key"]), str(body["value"]))}
+            known, unknown = sim.configuration(args or None)
             return {"configurationKey": known, "unknownKey": unknown}
         if method != "POST":
             raise AdminError(405, f"{name}: use POST")
@@ -143,10 +167,3 @@ class AdminApi:
         else:
             raise AdminError(404, f"unknown route {name!r}")
         return sim.state()
-
-
-def _summary(sim: SimulatedChargePoint) -> dict:
-    cp = sim.cp
-    return {"registration": cp.registration, "online": cp.online, "status": cp.box_status(),
-            "charging": sum(1 for c in cp.connectors.values() if c.transaction is not None),
-            "queue": len(cp.outbox), "sent": sim.sent, "errors": sim.errors}

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ocpp_soap.chargepoint.state import to_dt
+from ocpp_soap.chargepoint._state import to_dt
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocpp_soap.chargepoint.meter import measurands_for
+from ocpp_soap.chargepoint._meter import measurands_for
 
 INT, BOOL, CSL, STR = "int", "bool", "csl", "str"
 

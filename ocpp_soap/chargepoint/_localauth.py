@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocpp_soap.chargepoint.state import to_dt
+from ocpp_soap.chargepoint._state import to_dt
 
 
 def _norm(tag: str) -> str:

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ocpp_soap.chargepoint.server import SimulatedChargePoint, to_json
+from ocpp_soap.chargepoint._render import to_json
+from ocpp_soap.chargepoint._simulator import ChargePoint
 
 STEP_KINDS = ("send", "expect", "wait", "plug", "unplug", "swipe", "fault", "clear", "stop",
               "configure", "assert")
@@ -152,9 +153,9 @@ class StepResult:
 
 
 class ScenarioRunner:
-    """Runs the steps of a scenario on an already started :class:`SimulatedChargePoint`."""
+    """Runs the steps of a scenario on an already started :class:`ChargePoint`."""
 
-    def __init__(self, sim: SimulatedChargePoint, steps: list, out=print) -> None:
+    def __init__(self, sim: ChargePoint, steps: list, out=print) -> None:
         if not isinstance(steps, list) or not steps:
             raise ScenarioError("the scenario has no steps (a list under `steps`)")
         self.sim = sim
@@ -289,7 +290,7 @@ class ScenarioRunner:
         for key, value in (arg or {}).items():
             if isinstance(value, bool):
                 value = "true" if value else "false"
-            status = self.sim.cp.change_configuration({"key": key, "value": str(value)})["status"]
+            status = self.sim.configure(key, str(value))
             if status not in ("Accepted", "RebootRequired"):
                 raise ScenarioError(f"configure {key}={value}: {status}")
             results.append(f"{key} {status}")
@@ -322,9 +323,9 @@ def describe(index: int, step: Any) -> str:
     return f"step {index}"
 
 
-def boot(sim: SimulatedChargePoint, timeout: float = DEFAULT_TIMEOUT) -> None:
+def boot(sim: ChargePoint, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Power on and wait for BootNotification Accepted (raises ScenarioError otherwise)."""
     sim.start()
-    if not sim.wait_for(lambda: sim.cp.registration == "Accepted", timeout):
+    if not sim.wait_for(lambda: sim.core.registration == "Accepted", timeout):
         raise ScenarioError(f"boot: no BootNotification Accepted within {timeout:g} s "
-                            f"(registration {sim.cp.registration}, online {sim.cp.online})")
+                            f"(registration {sim.core.registration}, online {sim.core.online})")
