@@ -119,13 +119,17 @@ class Router:
         self.builtin = BuiltinOperations(core)
         self._overrides: dict[str, Override] = {}
 
-    def override(self, action: str, fn: Override) -> None:
-        """Answer ``action`` with ``fn`` from now on (an unknown or wrong-version name: ValueError)."""
+    def check(self, action: str) -> None:
+        """ValueError unless ``action`` is a CS→CP operation of this charge point's version."""
         if action not in OPERATIONS:
             raise ValueError(f"{action!r} is not a Central System → charge point operation "
                              f"(one of: {', '.join(sorted(OPERATIONS))})")
         if self.core.version not in OPERATIONS[action][1]:
             raise ValueError(f"{action} does not exist in OCPP {self.core.version}")
+
+    def override(self, action: str, fn: Override) -> None:
+        """Answer ``action`` with ``fn`` from now on (an unknown or wrong-version name: ValueError)."""
+        self.check(action)
         if not callable(fn):
             raise TypeError(f"the override for {action} must be callable, not {type(fn).__name__}")
         self._overrides[action] = fn

@@ -234,6 +234,8 @@ class ChargePoint:
         ``InternalError`` to answer with that SOAP fault. A name that is no operation of this
         charge point's version raises ``ValueError`` at once.
         """
+        self.router.check(action)
+
         def register(fn: Override) -> Override:
             self.router.override(action, fn)
             return fn

@@ -1,0 +1,148 @@
+"""``ocpp_soap.chargepoint``'s public face: what it exports, what stays private, and the
+snake_case names overrides use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+import ocpp_soap.chargepoint as public
+from ocpp_soap.chargepoint import ChargePoint, HandlerContext, NotSupported
+from ocpp_soap.chargepoint import cli as cp_cli
+from ocpp_soap.chargepoint._names import camel, snake, to_snake, to_wire
+from ocpp_soap.chargepoint._routing import OPERATIONS, operation_names
+from ocpp_soap.messages.schema import Complex, TextWithAttributes, service_schema
+from ocpp_soap.soap import faults
+from ocpp_soap.soap.versions import CENTRAL, CHARGEPOINT
+
+PACKAGE = Path(public.__file__).parent
+
+
+def test_all_lists_importable_public_names():
+    assert sorted(public.__all__) == public.__all__
+    for name in public.__all__:
+        assert getattr(public, name) is not None
+    assert public.ChargePoint.__module__ == "ocpp_soap.chargepoint._simulator"
+    # the documented faults are the wire layer's own classes, not copies
+    for name in ("OcppFault", "ProtocolError", "SecurityError", "NotSupported", "InternalError"):
+        assert getattr(public, name) is getattr(faults, name)
+
+
+def test_every_other_module_is_private_by_name():
+    modules = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    public_modules = {m for m in modules if not m.startswith("_")}
+    # cli: the command's entry point (ocpp_soap.cli loads it by name); server: the old import path
+    assert public_modules == {"cli", "server"}
+    for m in modules:
+        importlib.import_module(f"ocpp_soap.chargepoint.{m}")
+    from ocpp_soap.chargepoint.server import SimulatedChargePoint
+
+    assert SimulatedChargePoint is ChargePoint
+
+
+def test_the_cli_runs_the_public_class():
+    args = cp_cli.build_parser().parse_args(["run", "--central", "http://127.0.0.1:9/cs"])
+    sim = cp_cli._make_sim(args, {}, cp_cli._resolve(args, {}, "CB1"))
+    try:
+        assert type(sim) is ChargePoint
+    finally:
+        sim.close()
+
+
+def _all_field_names() -> set[str]:
+    names: set[str] = set()
+
+    def visit(t) -> None:
+        if isinstance(t, Complex):
+            for f in t.fields:
+                names.add(f.name)
+                visit(f.type)
+        elif isinstance(t, TextWithAttributes):
+            names.update(a.name for a in t.attributes)
+
+    for version in ("1.5", "1.6"):
+        for service in (CENTRAL, CHARGEPOINT):
+            for op in service_schema(version, service).operations:
+                visit(op.request)
+                visit(op.response)
+    return names
+
+
+def test_every_ocpp_field_name_survives_the_round_trip():
+    names = _all_field_names()
+    assert len(names) > 70
+    for name in names:
+        assert camel(snake(name)) == name, name
+        assert snake(name).isidentifier() and snake(name) == snake(name).lower()
+    assert snake("csChargingProfiles") == "cs_charging_profiles"
+    assert snake("iccid") == "iccid"
+
+
+def test_to_wire_names_the_wrong_key_and_the_missing_one():
+    reply = service_schema("1.6", CHARGEPOINT).operation("GetConfiguration").response
+    wire = to_wire({"configuration_key": [{"key": "K", "readonly": True, "value": "1"}],
+                    "unknown_key": ["X"]}, reply, "GetConfiguration reply")
+    assert wire == {"configurationKey": [{"key": "K", "readonly": True, "value": "1"}],
+                    "unknownKey": ["X"]}
+    assert to_snake(wire) == {"configuration_key": [{"key": "K", "readonly": True, "value": "1"}],
+                              "unknown_key": ["X"]}
+    with pytest.raises(ValueError, match=r"configuration_key\[0\] has no field 'read_only'"):
+        to_wire({"configuration_key": [{"key": "K", "read_only": True}]}, reply, "reply")
+    with pytest.raises(ValueError, match=r"configuration_key\[0\] lacks required readonly"):
+        to_wire({"configuration_key": [{"key": "K"}]}, reply, "reply")
+    with pytest.raises(ValueError, match="must be a dict, not str"):
+        to_wire("Accepted", reply, "reply")
+
+
+@pytest.mark.parametrize("version", ["1.5", "1.6"])
+def test_registration_refuses_what_the_version_lacks(version):
+    cp = ChargePoint("REG1", "http://127.0.0.1:9/cs", version)
+    try:
+        for action in operation_names(version):
+            cp.on(action)(lambda context, **fields: context.default())
+        assert cp.router.overridden() == operation_names(version)
+        with pytest.raises(ValueError, match="not a Central System → charge point operation"):
+            cp.on("BootNotification")
+        with pytest.raises(ValueError, match="not a Central System"):
+            cp.on("Reset\r\nX-Injected: 1")
+        with pytest.raises(TypeError, match="must be callable"):
+            cp.on("Reset")("not a function")
+        if version == "1.5":
+            with pytest.raises(ValueError, match="SetChargingProfile does not exist in OCPP 1.5"):
+                cp.on("SetChargingProfile")
+    finally:
+        cp.close()
+    assert len(operation_names("1.6")) == len(OPERATIONS) == 19
+    assert len(operation_names("1.5")) == 15
+
+
+def test_an_override_is_called_with_snake_case_fields_and_a_context():
+    """In process, without the wire: the router calls the override as documented."""
+    cp = ChargePoint("CTX1", "http://127.0.0.1:9/cs", "1.6")
+    seen: list = []
+
+    @cp.on("ReserveNow")
+    def reserve(context: HandlerContext, **fields):
+        seen.append((context, fields))
+        if fields["connector_id"] == 9:
+            raise NotSupported("no connector 9 here")
+        return {"status": "Occupied"}
+
+    try:
+        payload = {"connectorId": 1, "expiryDate": "2030-01-01T00:00:00Z", "idTag": "T",
+                   "reservationId": 3, "parentIdTag": "P"}
+        assert cp.handle("ReserveNow", None, payload) == {"status": "Occupied"}
+        context, fields = seen[0]
+        assert fields == {"connector_id": 1, "expiry_date": "2030-01-01T00:00:00Z", "id_tag": "T",
+                          "reservation_id": 3, "parent_id_tag": "P"}
+        assert (context.action, context.version, context.identity) == ("ReserveNow", "1.6", "CTX1")
+        assert context.charge_point is cp and context.peer is None
+        with pytest.raises(NotSupported):
+            cp.handle("ReserveNow", None, {**payload, "connectorId": 9})
+        # the request the override was given is untouched for the built-in behaviour
+        assert payload["connectorId"] == 1 and "connector_id" not in payload
+    finally:
+        cp.close()
