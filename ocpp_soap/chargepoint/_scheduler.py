@@ -274,6 +274,9 @@ class ManualScheduler:
         with self._lock:
             return sum(1 for _, _, t in self._heap if not t.cancelled)
 
+    def note_send(self, action: str = "") -> None:
+        """Nothing to record: on a manual clock a callback runs exactly when it is due."""
+
     def shutdown(self) -> None:
         with self._lock:
             self._heap.clear()

@@ -140,9 +140,7 @@ class ClientLink:
     def call(self, action: str, payload: dict) -> dict:
         sim = self.sim
         sim.sent += 1
-        note = getattr(sim.core.scheduler, "note_send", None)
-        if note is not None:
-            note(action)
+        sim.core.scheduler.note_send(action)
         try:
             reply = self.client.call(action, payload)
         except CallTimeout as exc:
