@@ -16,13 +16,15 @@ names). It refuses a request by raising one of the OCPP-S faults (``ProtocolErro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from ocpp_soap.chargepoint._core import ChargePointCore
 from ocpp_soap.chargepoint._names import to_snake, to_wire
 from ocpp_soap.chargepoint._operations import BuiltinOperations
-from ocpp_soap.messages.schema import service_schema
+from ocpp_soap.messages import adapters
+from ocpp_soap.messages.schema import Complex, service_schema
 from ocpp_soap.soap.context import CallContext
 from ocpp_soap.soap.faults import InternalError, SecurityError
 from ocpp_soap.soap.versions import CHARGEPOINT
@@ -58,9 +60,21 @@ Override = Callable[..., dict | None]
 #: query a Pending box, not make it charge).
 PENDING_REFUSED = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
 
-#: The payloads the core sees are in the 1.6 shape for both versions (``messages.adapters``), so
-#: the 1.6 schema names the fields of either version's messages.
-_NEUTRAL = service_schema("1.6", CHARGEPOINT)
+
+
+@cache
+def neutral_type(version: str, action: str, direction: str) -> Complex:
+    """The schema of a CS→CP message as the core (and an override) sees it: the version's own
+    fields, under the names ``messages.adapters`` gives them (1.5's ``localAuthorisationList``
+    is ``localAuthorizationList``; its ``hash`` stays). The renames are read from the adapter
+    itself, so they are written down once."""
+    op = service_schema(version, CHARGEPOINT).operation(action)
+    t = op.request if direction == adapters.REQUEST else op.response
+    probe = {f.name: object() for f in t.fields}
+    seen = adapters.to_neutral(version, action, direction, dict(probe))
+    name_of = {id(value): name for name, value in seen.items()}
+    return replace(t, fields=tuple(replace(f, name=name_of.get(id(probe[f.name]), f.name))
+                                   for f in t.fields))
 
 
 def check_registration(core: ChargePointCore, action: str) -> None:
@@ -105,8 +119,11 @@ class HandlerContext:
         """The simulator's own reply (snake_case) to this request, or to these fields instead
         (snake_case, as the override received them). Its side effects happen as usual: a
         default Reset still reboots."""
-        op = _NEUTRAL.operation(self.action)
-        payload = to_wire(fields, op.request, f"{self.action} request") if fields else self._payload
+        if fields:
+            request = neutral_type(self.version, self.action, adapters.REQUEST)
+            payload = to_wire(fields, request, f"{self.action} request")
+        else:
+            payload = self._payload
         return to_snake(self._builtin(payload)) if self._builtin else {}
 
 
@@ -155,7 +172,8 @@ class Router:
             _payload=payload, _builtin=builtin)
         reply = fn(context, **to_snake(payload))
         try:
-            return to_wire(reply or {}, _NEUTRAL.operation(action).response, f"{action} reply")
+            response = neutral_type(self.core.version, action, adapters.RESPONSE)
+            return to_wire(reply or {}, response, f"{action} reply")
         except ValueError as exc:
             raise InternalError(f"the override for {action} answered wrongly: {exc}") from None
 

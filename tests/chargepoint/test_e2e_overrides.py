@@ -7,6 +7,8 @@
   wrong key is an InternalError naming it; the charge point keeps serving.
 - Nested payloads go to the override in snake_case and come back in the official names
   (SetChargingProfile, SendLocalList in 1.5's wire shape, GetConfiguration).
+- Every operation of either version can be overridden: its example request reaches the override,
+  the override's reply reaches the Central System.
 - The example ``examples/scripted_chargepoint.py`` runs as its own process against the CS.
 """
 
@@ -32,8 +34,12 @@ from ocpp_soap.chargepoint import (
     ProtocolError,
     SecurityError,
 )
+from ocpp_soap.chargepoint._names import to_snake
+from ocpp_soap.chargepoint._routing import operation_names
 from ocpp_soap.chargepoint._scheduler import Scheduler
+from ocpp_soap.messages.examples import example
 from ocpp_soap.soap.client import RemoteFault
+from ocpp_soap.soap.versions import CHARGEPOINT
 from tests.central.test_e2e_support import InProcessCS
 from tests.chargepoint.test_e2e_support import (
     TestCentral,
@@ -265,3 +271,29 @@ def test_the_example_runs_against_the_project_cs(tmp_path, version):
             out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
         assert f"ODD1 (OCPP {version}) serving http://127.0.0.1:{port}/ocpp/ChargePointService" in out
+
+
+@pytest.mark.parametrize("version", ["1.5", "1.6"])
+def test_every_operation_of_the_version_can_be_overridden(central, version):
+    """For each CS→CP operation an override receives the example request in snake_case, and what
+    it returns (the example reply, in snake_case) is what the Central System reads."""
+    cp = start_cp(central, version, identity=f"EVERY{version[-1]}")
+    received: dict[str, dict] = {}
+    try:
+        def make(action: str):
+            def override(context: HandlerContext, **fields) -> dict:
+                received[action] = fields
+                return to_snake(example(version, CHARGEPOINT, action)[1])
+
+            return override
+
+        for action in operation_names(version):
+            cp.on(action)(make(action))
+        client = cs_client(cp)
+        for action in operation_names(version):
+            request, reply = example(version, CHARGEPOINT, action)
+            assert client.call(action, request) == reply, action
+            assert received[action] == to_snake(request), action
+        assert sorted(received) == list(operation_names(version))
+    finally:
+        close_cp(cp)
