@@ -1,8 +1,8 @@
 """The simulated charge point: lifecycle, connectors, transactions, metering, persistence.
 
 Plain Python, no SOAP: the wire layer hands CS→CP requests to :mod:`._routing` (which answers
-them with :mod:`._operations` or a user's override) and gives this object a
-``central`` link whose ``call(action, payload)`` sends CP→CS messages and returns the reply (raising
+them with :mod:`._operations` or a user's override) and gives this object a ``central`` link
+whose ``call(action, payload)`` sends CP→CS messages and returns the reply (raising
 ``ConnectionError`` when the CS cannot be reached). Payloads are neutral dicts (1.6 shape, official
 field names); this class only picks the enum values its version allows.
 
