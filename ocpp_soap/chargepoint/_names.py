@@ -6,8 +6,8 @@ the reply's own schema, so a key the reply does not have is caught here, naming 
 than being dropped silently on the way out. Every field name of OCPP 1.5 and 1.6 converts both ways
 without loss (``tests/chargepoint/test_public_api.py`` checks all of them).
 
-Values are not touched: datetimes stay datetimes, enum values stay the official strings
-(``"Accepted"``).
+Values are not converted: datetimes stay datetimes, enum values stay the official strings
+(``"Accepted"``), and must be ones the version has.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ocpp_soap.messages.schema import Complex, TextWithAttributes
+from ocpp_soap.messages.schema import Complex, Restricted, TextWithAttributes
 
 _UPPER = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
@@ -40,12 +40,19 @@ def to_snake(value: Any) -> Any:
     return value
 
 
+def _short(value: Any) -> str:
+    """A value for an error message, cut short (the message goes into a fault and a log)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def to_wire(value: Any, t: Any, where: str) -> Any:
     """A snake_case payload back to the official names of type ``t`` (a schema Complex).
 
-    A key that is no field of ``t`` raises ``ValueError`` naming it and the fields there are, so
-    a typo in an override is found at the first call, not by a charge point that answers less than
-    it meant to.
+    A key that is no field of ``t``, a required field left out, a value outside the version's
+    enumeration or over its length raise ``ValueError`` naming the field, so a mistake in an
+    override is found at its first call rather than sent to a Central System as a message the
+    version does not have.
     """
     if isinstance(t, Complex):
         if not isinstance(value, dict):
@@ -69,4 +76,9 @@ def to_wire(value: Any, t: Any, where: str) -> Any:
         return out
     if isinstance(t, TextWithAttributes) and isinstance(value, dict):
         return {camel(str(k)): v for k, v in value.items()}
+    if isinstance(t, Restricted) and value is not None:
+        if t.enumeration and value not in t.enumeration:
+            raise ValueError(f"{where} is {_short(value)}, not one of: {', '.join(t.enumeration)}")
+        if t.max_length is not None and isinstance(value, str) and len(value) > t.max_length:
+            raise ValueError(f"{where} is longer than {t.max_length} characters")
     return value

@@ -148,15 +148,19 @@ def test_an_ocpp_error_in_an_override_is_its_soap_fault(central, version, raised
 def test_a_reply_the_schema_lacks_is_an_internal_error_naming_it(central, version):
     cp = start_cp(central, version, identity=f"BADREPLY{version[-1]}")
     try:
-        replies = iter([{"stauts": "Accepted"}, "Accepted", {}])
+        replies = iter([{"stauts": "Accepted"}, "Accepted", {}, {"status": "Bogus"},
+                        {"status": "A" * 100_000}])
         cp.on("ClearCache")(lambda context: next(replies))
         client = cs_client(cp)
         for expected in ("has no field 'stauts' (fields: status)", "must be a dict, not str",
-                         "lacks required status"):
+                         "lacks required status",
+                         "ClearCache reply.status is 'Bogus', not one of: Accepted, Rejected",
+                         "ClearCache reply.status is 'AAAA"):
             with pytest.raises(RemoteFault) as err:
                 client.call("ClearCache", {})
             assert err.value.fault.subcode == "InternalError"
             assert expected in err.value.fault.reason
+            assert len(err.value.fault.reason) < 400
         assert client.call("GetLocalListVersion", {}) == {"listVersion": 0}
     finally:
         close_cp(cp)
