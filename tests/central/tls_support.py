@@ -47,6 +47,8 @@ class CA:
                                                   data_encipherment=False, key_agreement=False,
                                                   encipher_only=False, decipher_only=False),
                                     critical=True)
+                     .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                         self.key.public_key()), critical=False)
                      .sign(self.key, hashes.SHA256()))
         self.path = folder / f"{name.replace(' ', '-')}.pem"
         self.path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
@@ -67,7 +69,13 @@ class CA:
                                   critical=True)
                    .add_extension(x509.ExtendedKeyUsage(
                        [x509.ExtendedKeyUsageOID.SERVER_AUTH if server
-                        else x509.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+                        else x509.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                   # Python 3.13 verifies strictly (VERIFY_X509_STRICT): a certificate issued
+                   # by a CA must name that CA's key.
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                       self.key.public_key()), critical=False)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                                  critical=False))
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
