@@ -22,6 +22,7 @@ from .errors import Conflict, NotFound
 from .trust import EVENT_KINDS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+ROLE_CHOICES = ("viewer", "operator", "admin")
 
 
 class CliError(Exception):
@@ -226,6 +227,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--until", metavar="ISO", help="started before this time")
     t.add_argument("--active", action="store_true", help="only transactions not yet stopped")
     t.add_argument("--limit", type=int, default=100)
+
+    # user -----------------------------------------------------------------------------------
+    us = sub.add_parser("user", help="web console accounts (viewer, operator, admin)",
+                        description="Accounts of the web console at /ui/. Create the first admin "
+                                    "with `user add NAME --role admin`.")
+    _common(us)
+    uss = us.add_subparsers(dest="action", metavar="ACTION", required=True)
+    x = uss.add_parser("add", help="create an account (asks for the password)")
+    _common(x)
+    x.add_argument("name", metavar="NAME")
+    x.add_argument("--role", required=True, choices=ROLE_CHOICES,
+                   help="viewer reads; operator also sends commands and manages tags and "
+                        "reservations; admin also manages boxes and users")
+    x.add_argument("--password-file", metavar="FILE",
+                   help="read the password from the first line of FILE ('-': stdin) instead "
+                        "of asking")
+    x = uss.add_parser("list", help="list accounts")
+    _common(x)
+    x = uss.add_parser("remove", help="delete an account (its sessions end)")
+    _common(x)
+    x.add_argument("name", metavar="NAME")
+    x = uss.add_parser("passwd", help="set an account's password (its sessions end)")
+    _common(x)
+    x.add_argument("name", metavar="NAME")
+    x.add_argument("--password-file", metavar="FILE",
+                   help="read the password from the first line of FILE ('-': stdin)")
 
     # call -----------------------------------------------------------------------------------
     c = sub.add_parser(
@@ -524,6 +551,71 @@ def cmd_transactions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+USER_COLUMNS = (("name", "USER"), ("role", "ROLE"), ("last_login_at", "LAST LOGIN"),
+                ("created_at", "CREATED"))
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """From ``--password-file`` (first line; ``-`` is stdin), else asked twice at the terminal."""
+    path = getattr(args, "password_file", None)
+    if path:
+        try:
+            if path == "-":
+                line = sys.stdin.readline()
+            else:
+                with open(path, encoding="utf-8") as handle:
+                    line = handle.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read the password file {path}: {exc}") from None
+        password = line.rstrip("\r\n")
+        if not password:
+            raise CliError(f"the password file {path} is empty")
+        return password
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for the password: give --password-file FILE")
+    try:
+        first = getpass.getpass("password: ")
+        second = getpass.getpass("again: ")
+    except (EOFError, KeyboardInterrupt):
+        raise CliError("no password given") from None
+    if first != second:
+        raise CliError("the two passwords differ")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    accounts = _central(args).accounts
+    if args.action == "add":
+        password = _read_password(args)
+        try:
+            user = accounts.add(args.name, args.role, password)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if getattr(args, "json", False):
+            _print_json(user)
+        else:
+            sys.stdout.write(f"added user {user['name']} ({user['role']})\n")
+    elif args.action == "list":
+        _print_rows(args, accounts.list(), USER_COLUMNS,
+                    "no users (create the first admin: ocpp-soap central user add NAME"
+                    " --role admin)")
+    elif args.action == "remove":
+        accounts.remove(args.name)
+        sys.stdout.write(f"removed user {args.name}\n")
+    elif args.action == "passwd":
+        if accounts.get_by_name(args.name) is None:
+            raise CliError(f"unknown user {args.name!r}")
+        password = _read_password(args)
+        try:
+            accounts.set_password(args.name, password)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        sys.stdout.write(f"password of {args.name} changed; its sessions have ended\n")
+    return EXIT_OK
+
+
 def parse_fields(pairs: Sequence[str], data: str | None = None) -> dict[str, Any]:
     """``--data`` JSON, then ``a=b`` (string; the schema converts it), ``a.b=c`` (nested) and
     ``a:=JSON`` (a raw JSON value) on top."""
@@ -598,7 +690,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "chargebox": cmd_chargebox, "tag": cmd_tag,
-            "transactions": cmd_transactions, "call": cmd_call}
+            "transactions": cmd_transactions, "call": cmd_call, "user": cmd_user}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

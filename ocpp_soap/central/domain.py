@@ -200,6 +200,12 @@ class CentralSystem(Outbound, TrustGate):
 
         return CentralAdmin(self.store, self.settings, self.clock, guard=self.guard)
 
+    @property
+    def accounts(self):  # -> Accounts (the console's operator accounts)
+        from .accounts import Accounts
+
+        return Accounts(self.store, self.clock)
+
     # ----------------------------------------------------------------- who is talking
 
     def _accepted_box(self, session: Session, ctx: CallContextLike, now: datetime,

@@ -125,11 +125,20 @@ def _v3(conn: Connection) -> None:
     Base.metadata.tables["box_events"].create(conn, checkfirst=True)
 
 
+def _console_accounts(conn: Connection) -> None:
+    """The web console's accounts, login-failure counts and signing key (issue 16)."""
+    from .models import ConsoleSecret, ConsoleUser, LoginFailure
+
+    for model in (ConsoleUser, LoginFailure, ConsoleSecret):
+        model.__table__.create(conn, checkfirst=True)
+
+
 #: Ordered steps. Append, never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "reply address, tolerant values, closed transactions, case-folded tags", _v2),
     Migration(3, "charge box trust: allow_from, cert_fingerprint, box_events", _v3),
+    Migration(4, "console accounts", _console_accounts),
 )
 
 

@@ -334,3 +334,42 @@ class BoxEvent(Base):
     old_address: Mapped[str | None] = mapped_column(Text)
     new_address: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsoleUser(Base):
+    """An operator account of the web console; the password is hashed as box secrets are."""
+
+    __tablename__ = "console_users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # viewer | operator | admin
+    password_hash: Mapped[str]
+    # Raised on every password or role change and on removal: sessions signed with an older
+    # value end at once (a cookie cannot be taken back otherwise).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """Failed console logins per key (``user:NAME`` or ``ip:ADDRESS``), for rate limiting;
+    in the database so that every worker process sees the same count."""
+
+    __tablename__ = "console_login_failures"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class ConsoleSecret(Base):
+    """Server-side secrets of the console (the session-signing key), made on first use so that
+    every worker and every restart signs with the same key."""
+
+    __tablename__ = "console_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
