@@ -178,6 +178,16 @@ class Accounts:
 
         return self.store.write(work)
 
+    def end_sessions(self, name: str) -> None:
+        """Log the account out everywhere (the console's Log out): every cookie signed for it so
+        far stops working, even a copied one."""
+        def work(session: Session) -> None:
+            row = session.get(ConsoleUser, name)
+            if row is not None:
+                row.session_epoch += 1
+
+        self.store.write(work)
+
     def admins(self) -> int:
         return self.store.read(lambda s: s.execute(
             select(func.count()).select_from(ConsoleUser).where(ConsoleUser.role == "admin")

@@ -358,11 +358,22 @@ class CentralAdmin:
         except IntegrityError:  # a case variant added at the same moment (unique index)
             raise Conflict(f"id tag {id_tag!r} exists") from None
 
-    def list_tags(self, status: str | None = None) -> list[dict[str, Any]]:
+    def list_tags(self, status: str | None = None, search: str | None = None,
+                  limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Tags by id; ``search`` matches part of the id, parent or note (any case)."""
         def work(session: Session) -> list[dict[str, Any]]:
             query = select(IdTag).order_by(IdTag.id_tag)
             if status:
                 query = query.where(IdTag.status == status)
+            if search:
+                pattern = "%" + search.lower()[:100].replace("\\", "\\\\").replace(
+                    "%", "\\%").replace("_", "\\_") + "%"
+                query = query.where(
+                    func.lower(IdTag.id_tag).like(pattern, escape="\\")
+                    | func.lower(func.coalesce(IdTag.parent_id_tag, "")).like(pattern, escape="\\")
+                    | func.lower(func.coalesce(IdTag.note, "")).like(pattern, escape="\\"))
+            if limit is not None:
+                query = query.limit(_limit(limit)).offset(offset)
             return [to_dict(t) for t in session.execute(query).scalars()]
 
         return self.store.read(work)
@@ -656,6 +667,39 @@ class CentralAdmin:
             session.delete(row)
 
         self.store.write(work)
+
+    def get_envelope(self, envelope_id: int) -> dict[str, Any]:
+        """One logged envelope with its text."""
+        def work(session: Session) -> dict[str, Any]:
+            row = session.get(EnvelopeLog, envelope_id)
+            if row is None:
+                raise NotFound(f"no logged envelope {envelope_id}")
+            return to_dict(row)
+
+        return self.store.read(work)
+
+    def last_configuration(self, charge_box_id: str) -> dict[str, Any] | None:
+        """The latest answered GetConfiguration of the box (its ``reply`` and time), or None."""
+        rows = self.list_commands(charge_box_id=charge_box_id, operation="GetConfiguration",
+                                  outcome="reply", limit=1)
+        return rows[0] if rows else None
+
+    # ----------------------------------------------------------------- overview
+
+    def overview_totals(self) -> dict[str, Any]:
+        """Boxes online/offline/never seen, connectors by status, active transactions, energy
+        of today's finished transactions (see ``overview``)."""
+        from . import overview
+
+        return overview.totals(self.store, self.clock(), self.settings.heartbeat_interval)
+
+    def box_page(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        """One page of boxes with presence and connector states, and the number matching
+        (filters: text, status, version, sort, descending, limit, offset)."""
+        from . import overview
+
+        return overview.box_page(self.store, self.clock(), self.settings.heartbeat_interval,
+                                 **filters)
 
     def list_data_transfers(self, charge_box_id: str | None = None, limit: int | None = 100):
         query = select(DataTransfer).order_by(DataTransfer.id.desc())

@@ -5,7 +5,8 @@ URLs (a contract with chargers and operators):
 - ``/ocpp/1.5/CentralSystemService`` and ``/ocpp/1.6/CentralSystemService``: one version each
   (``?wsdl`` gives the WSDL with this URL as its address);
 - ``/ocpp/CentralSystemService``: both versions, picked by the body namespace;
-- ``/api/v1/…``: the operators' JSON API (see ``api``), ``/healthz``: liveness.
+- ``/api/v1/…``: the operators' JSON API (see ``api``), ``/healthz``: liveness;
+- ``/ui/…``: the operators' web console (see ``console``); ``/`` redirects there.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ class CentralApp:
         from .api import ApiApp
 
         self.api = ApiApp(self)
+        from .console import ConsoleApp
+
+        self.console = ConsoleApp(self)
 
     # -- addresses -----------------------------------------------------------------------------
     def cs_url(self, version: str) -> str | None:
@@ -124,7 +128,12 @@ class CentralApp:
             return endpoint(environ, start_response)
         if path == "/api/v1" or path.startswith("/api/v1/"):
             return self.api(environ, start_response)
-        if path in ("/healthz", "/"):
+        if path == "/ui" or path.startswith("/ui/"):
+            return self.console(environ, start_response)
+        if path == "/":
+            start_response("303 See Other", [("Location", "/ui/"), ("Content-Length", "0")])
+            return [b""]
+        if path == "/healthz":
             body = b"ocpp-soap Central System: SOAP at /ocpp/{1.5,1.6}/CentralSystemService, API at /api/v1\n"
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
                                       ("Content-Length", str(len(body)))])

@@ -73,6 +73,12 @@ def _is_trusted(ip: str, trusted: Iterable[str]) -> bool:
     return False
 
 
+def is_trusted_proxy(peer: str, trusted_proxies: Iterable[str]) -> bool:
+    """Whether ``peer`` is one of the configured trusted proxies (addresses or networks)."""
+    trusted = list(trusted_proxies)
+    return bool(trusted) and _is_trusted(peer, trusted)
+
+
 def client_address(
     peer: str | None, headers: Mapping[str, str] | None, trusted_proxies: Iterable[str]
 ) -> str | None:

@@ -69,6 +69,8 @@ class CentralSettings:
     chargepoint_ca_certs: str | None = None
     chargepoint_certfile: str | None = None
     chargepoint_keyfile: str | None = None
+    #: Seconds a web console session may stay idle before it must log in again.
+    console_idle_timeout: int = 1800
 
     def __post_init__(self) -> None:
         if self.unknown_chargebox not in UNKNOWN_CHARGEBOX_POLICIES:
@@ -88,6 +90,8 @@ class CentralSettings:
 
         parse_networks(self.endpoint_networks, "endpoint_networks")
         parse_networks(self.endpoint_deny, "endpoint_deny")
+        if self.console_idle_timeout <= 0:
+            raise ValueError("console_idle_timeout must be positive")
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
         if not self.default_endpoint_path.startswith("/"):
