@@ -5,9 +5,11 @@ store or the Commander, and renders a template. Routing, login, CSRF and roles a
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
@@ -17,9 +19,11 @@ from ..accounts import ROLES, LoginLocked
 from ..commander import CommandFailed
 from ..errors import Conflict, NotFound
 from ..idtags import STORED_STATUSES
-from ..overview import PRESENCE, REGISTRATION, SORTS
+from ..overview import PRESENCE, REGISTRATION, SORTS, online_since, presence_of
+from ..timeutil import parse_time
 from . import bridge, charts, commandforms, xmlview
 from .app import PREFIX, ConsoleError, Ctx, redirect, safe_next
+from .sessions import PRE_COOKIE
 
 if TYPE_CHECKING:
     from .app import ConsoleApp
@@ -67,7 +71,7 @@ class Pages:
                              next=safe_next(ctx.arg("next")), error="", notice=notice, name="")
 
     def login_post(self, ctx: Ctx) -> Response:
-        token = self.c.codec().load_login(ctx.request.cookies.get("ocpp_console_login"))
+        token = self.c.codec().load_login(ctx.request.cookies.get(PRE_COOKIE))
         given = ctx.form("csrf")
         name, password = ctx.form("name").strip(), ctx.form("password")
         nxt = safe_next(ctx.form("next"))
@@ -75,8 +79,6 @@ class Pages:
         def again(status: int, error: str) -> Response:
             return self.c.render(ctx, "login.html", status, token=self.c.login_token(ctx),
                                  next=nxt, error=error, notice="", name=name[:64])
-
-        import hmac
 
         if not token or not given or not hmac.compare_digest(token, given):
             return again(403, "The login form expired (missing or wrong CSRF token). Try again.")
@@ -155,9 +157,6 @@ class Pages:
         }
 
     def _presence(self, box: dict[str, Any]) -> str:
-        from ..overview import online_since, presence_of
-        from ..timeutil import parse_time
-
         seen = parse_time(box["last_seen_at"]) if box.get("last_seen_at") else None
         return presence_of(seen, online_since(self.c.admin.clock(),
                                               self.c.settings.heartbeat_interval))
@@ -221,8 +220,6 @@ class Pages:
                         queue=queue)
 
     def _back_to_box(self, ctx: Ctx, box_id: str, message: str, kind: str = "ok") -> Response:
-        from urllib.parse import quote
-
         ctx.set_flash = (kind, message)
         return redirect(f"{PREFIX}/boxes/{quote(box_id, safe='')}")
 
@@ -394,6 +391,12 @@ class Pages:
             "parent_id_tag": ctx.form("parent").strip() or None,
             "note": ctx.form("note").strip() or None,
         }
+        if values["expiry_date"]:
+            try:
+                parse_time(values["expiry_date"])
+            except ValueError:
+                raise ValueError("expiry: expected an ISO 8601 date-time such as "
+                                 "2030-01-01T00:00:00Z") from None
         limit = ctx.form("max_active").strip()
         if limit:
             try:
@@ -409,8 +412,6 @@ class Pages:
         return values
 
     def _back_to_tag(self, ctx: Ctx, tag: str, message: str, kind: str = "ok") -> Response:
-        from urllib.parse import quote
-
         ctx.set_flash = (kind, message)
         return redirect(f"{PREFIX}/tags/{quote(tag, safe='')}")
 
@@ -483,8 +484,6 @@ class Pages:
         direction = ctx.arg("direction")
         if direction not in ("", "in", "out"):
             raise ConsoleError(400, "direction: in or out")
-        if self.c.app.envelopes is not None:
-            self.c.app.envelopes.flush()  # what this process logged is on the page
         rows = self.c.admin.list_envelopes(charge_box_id=ctx.arg("chargebox")[:255] or None,
                                            action=ctx.arg("action")[:64] or None,
                                            direction=direction or None, include_envelope=False,
