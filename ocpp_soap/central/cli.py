@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     # serve ----------------------------------------------------------------------------------
     s = sub.add_parser("serve", help="run the Central System under gunicorn",
                        description="Serve SOAP at /ocpp/{1.5,1.6}/CentralSystemService and "
-                                   "/ocpp/CentralSystemService, the JSON API at /api/v1.")
+                                   "/ocpp/CentralSystemService, the JSON API at /api/v1 and the web "
+                                   "console at /ui/.")
     _common(s, json_flag=False)
     s.add_argument("--host", default=None,
                    help="address to listen on (default 127.0.0.1; OCPP_SOAP_LISTEN_HOST)")

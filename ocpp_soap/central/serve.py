@@ -294,7 +294,8 @@ def serve(plan: ServePlan, env: Mapping[str, str] | None = None) -> int:
     for warning in startup_warnings(plan, settings):
         log.warning("%s", warning)
     log.info(
-        "Central System on %s://%s:%d (SOAP /ocpp/{1.5,1.6}/CentralSystemService, API /api/v1):"
+        "Central System on %s://%s:%d (SOAP /ocpp/{1.5,1.6}/CentralSystemService, API /api/v1,"
+        " console /ui/):"
         " %d %s worker(s), database %s, unknown charge boxes: %s",
         "https" if settings.certfile else "http", plan.host, plan.port, plan.workers,
         "sync" if plan.threads == 1 else f"gthread×{plan.threads}",

@@ -246,3 +246,34 @@ def test_unknown_methods_and_pages_get_readable_errors(cs):
     assert r.status_code == 405 and "not allowed" in r.text
     r = s.get(cs.url + "/ui/boxes/NOPE", timeout=10)
     assert r.status_code == 404 and "unknown charge box" in r.text and "Traceback" not in r.text
+
+
+def test_sessions_and_login_limits_hold_across_gunicorn_workers(tmp_path):
+    """Under ``serve`` several worker processes answer: each must accept the others' cookies
+    (one key, in the database) and count the same failed logins."""
+    from ocpp_soap.central.accounts import Accounts
+    from ocpp_soap.central.storage.store import Store
+    from tests.central.test_e2e_support import GunicornCS
+
+    db = tmp_path / "cs.db"
+    store = Store.open(f"sqlite:///{db}")
+    Accounts(store).add("alice", "viewer", "alice password")
+    store.dispose()
+    with GunicornCS(db, workers=2) as cs:
+        s = requests_login(cs.url, "alice", "alice password")
+        for _ in range(12):  # new connections: both workers take some
+            with requests.Session() as fresh:
+                fresh.cookies.update(s.cookies)
+                r = fresh.get(cs.url + "/ui/", allow_redirects=False, timeout=10)
+                assert r.status_code == 200 and ">alice<" in r.text
+        for _ in range(MAX_FAILURES):
+            with requests.Session() as fresh:
+                token = csrf_of(fresh.get(cs.url + "/ui/login", timeout=10).text)
+                r = fresh.post(cs.url + "/ui/login", timeout=10, data={
+                    "csrf": token, "name": "alice", "password": "guess"})
+                assert r.status_code == 401
+        with requests.Session() as fresh:
+            token = csrf_of(fresh.get(cs.url + "/ui/login", timeout=10).text)
+            r = fresh.post(cs.url + "/ui/login", timeout=10, data={
+                "csrf": token, "name": "alice", "password": "alice password"})
+            assert r.status_code == 429

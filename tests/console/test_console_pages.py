@@ -398,3 +398,24 @@ def test_a_form_body_too_large_is_refused_readably(cs):
     r = s.post(cs.url + "/ui/do/tag/add", data={"csrf": token, "tag": "x" * 400_000},
                timeout=10)
     assert r.status_code == 413 and "Traceback" not in r.text
+
+
+def test_hostile_box_ids_and_numbers_are_handled(cs):
+    evil = '<img src=x onerror=alert(1)>"\'&'
+    cs.admin.add_chargebox(evil, description=HOSTILE)
+    cs.admin.add_chargebox("A/B C?#", description="odd characters")
+    s = requests_login(cs.url, "viewer")
+    html = _get(s, cs, "/ui/")
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert HOSTILE not in html
+    from urllib.parse import quote
+
+    page = _get(s, cs, "/ui/boxes/" + quote(evil, safe=""))
+    assert "<img src=x" not in page and "onerror=alert(1)&gt;" in page
+    assert "odd characters" in _get(s, cs, "/ui/boxes/" + quote("A/B C?#", safe=""))
+    assert "page: must be at most" in _get(s, cs, "/ui/?page=99999999999", 400)
+    assert "page: must be at most" in _get(s, cs, "/ui/transactions?page=" + "9" * 40, 400)
+    _get(s, cs, "/ui/transactions/99999999999999999999", 404)
+    assert "id: expected a whole number" in _get(s, cs, "/ui/live/transaction?id=x", 400)
+    q = "%" * 5000
+    assert "No box matches" in _get(s, cs, "/ui/?q=" + quote(q))

@@ -33,15 +33,20 @@ BOX_PAGE = 25
 LIVE_SECONDS = 5
 
 
+MAX_INT = 2**31 - 1
+
+
 def _int(text: str, name: str, minimum: int = 0, default: int | None = None) -> int | None:
     if text == "":
         return default
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 12 else MAX_INT + 1
     except ValueError:
         raise ConsoleError(400, f"{name}: expected a whole number, not {text[:40]!r}") from None
     if value < minimum:
         raise ConsoleError(400, f"{name}: must be at least {minimum}")
+    if value > MAX_INT:
+        raise ConsoleError(400, f"{name}: must be at most {MAX_INT}")
     return value
 
 
