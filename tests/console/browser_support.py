@@ -44,7 +44,7 @@ def chromium_missing_reason() -> str | None:
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
+def chromium(width: int = 1280, height: int = 900, javascript: bool = True) -> Iterator[Any]:
     """A headless Chromium WebDriver; skips (fails under CI) when the packages are missing."""
     reason = chromium_missing_reason()
     if reason:
@@ -63,6 +63,9 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
                 f"--window-size={width},{height}", "--force-device-scale-factor=1",
                 "--lang=en-US"):
         options.add_argument(arg)
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
                               options=options)
     driver.set_page_load_timeout(30)

@@ -277,3 +277,49 @@ def test_sessions_and_login_limits_hold_across_gunicorn_workers(tmp_path):
             r = fresh.post(cs.url + "/ui/login", timeout=10, data={
                 "csrf": token, "name": "alice", "password": "alice password"})
             assert r.status_code == 429
+
+
+def _login_via_proxy(url, headers, password="admin password"):
+    s = requests.Session()
+    token = csrf_of(s.get(url + "/ui/login", timeout=10, headers=headers).text)
+    return s, s.post(url + "/ui/login", allow_redirects=False, timeout=10, headers=headers,
+                     data={"csrf": token, "name": "admin", "password": password})
+
+
+def test_behind_a_trusted_proxy(tmp_path):
+    with ConsoleCS(tmp_path / "cs.db", trusted_proxies=["127.0.0.1"]) as cs:
+        # TLS ended at the proxy: the cookie is Secure.
+        s, r = _login_via_proxy(cs.url, {"X-Forwarded-Proto": "https"})
+        cookie = next(c for c in r.raw.headers.getlist("Set-Cookie") if c.startswith(COOKIE))
+        assert "Secure" in cookie
+        # Failed logins count per browser address, not per proxy.
+        for _ in range(MAX_FAILURES):
+            _, r = _login_via_proxy(cs.url, {"X-Forwarded-For": "198.51.100.1"}, "guess")
+            assert r.status_code == 401
+        assert _login_via_proxy(cs.url, {"X-Forwarded-For": "198.51.100.1"})[1].status_code \
+            == 429
+        assert _login_via_proxy(cs.url, {"X-Forwarded-For": "198.51.100.2"})[1].status_code \
+            == 429  # the account itself is locked now too
+        # The browser's origin as the proxy saw it is this server.
+        cs.app.central.accounts.add("bob", "operator", "bob password")
+        cs.admin.add_tag("T1")
+        bob = requests_login(cs.url, "bob", "bob password")
+        token = csrf_of(bob.get(cs.url + "/ui/tags", timeout=10).text)
+        r = bob.post(cs.url + "/ui/do/tag/block", data={"tag": "T1", "csrf": token}, timeout=10,
+                     headers={"Origin": "https://cs.example", "X-Forwarded-Host": "cs.example"})
+        assert r.status_code == 200 and cs.admin.get_tag("T1")["status"] == "Blocked"
+
+
+def test_forwarded_headers_from_anyone_else_are_ignored(cs):
+    s, r = _login_via_proxy(cs.url, {"X-Forwarded-Proto": "https"})
+    cookie = next(c for c in r.raw.headers.getlist("Set-Cookie") if c.startswith(COOKIE))
+    assert "Secure" not in cookie
+    token = csrf_of(s.get(cs.url + "/ui/tags", timeout=10).text)
+    r = s.post(cs.url + "/ui/do/tag/block", data={"tag": "T1", "csrf": token}, timeout=10,
+               headers={"Origin": "https://evil.example", "X-Forwarded-Host": "evil.example"})
+    assert r.status_code == 403 and cs.admin.get_tag("T1")["status"] == "Accepted"
+    # A forged X-Forwarded-For does not buy fresh login attempts.
+    for i in range(MAX_FAILURES):
+        assert _login_via_proxy(cs.url, {"X-Forwarded-For": f"203.0.113.{i}"},
+                                "guess")[1].status_code == 401
+    assert _login_via_proxy(cs.url, {"X-Forwarded-For": "203.0.113.99"})[1].status_code == 429

@@ -110,10 +110,14 @@ def test_operator_day_in_the_browser(cs):
             assert "/ocpp/ChargePointService" in _text(driver, "#endpoint")
             wait_for(lambda: "Available" in _text(driver, "tr[data-connector='1']"),
                      what="connector 1 Available")
+            screenshot(driver, "box")
 
             # -- Reset, and see the box boot again ---------------------------------------------
-            booted = driver.find_element(by.CSS_SELECTOR, "#last-boot time").get_attribute(
-                "datetime")
+            boot_time = driver.find_element(by.CSS_SELECTOR, "#last-boot time")
+            booted = boot_time.get_attribute("datetime")
+            # Shown in the browser's zone by the script, with UTC on hover.
+            assert boot_time.get_attribute("title").startswith("UTC: ")
+            assert "UTC" not in boot_time.text
             result = _send(driver, "Reset", {"type": "Soft"})
             assert "CB1 answered Reset" in result and '"status": "Accepted"' in result
             screenshot(driver, "command-reply")
@@ -226,3 +230,27 @@ fetch(path, {method: "POST", body, credentials: "same-origin"})
   .then(r => r.text().then(t => done([r.status, t])))
   .catch(e => done([0, String(e)]));
 """
+
+
+def test_pages_read_without_javascript(cs):
+    from ocpp_soap.central.testing import Ctx
+
+    central = cs.app.central
+    central.boot(Ctx(charge_box_id="CB1", action="BootNotification"),
+                 {"chargePointVendor": "Alfen", "chargePointModel": "NG910"})
+    central.status_notification(Ctx(charge_box_id="CB1", action="StatusNotification"),
+                                {"connectorId": 1, "status": "Charging", "errorCode": "NoError"})
+    tx = central.start_transaction(Ctx(charge_box_id="CB1", action="StartTransaction"),
+                                   {"connectorId": 1, "idTag": "TAG1", "meterStart": 100})
+    with chromium(javascript=False) as driver:
+        by = _by(driver)
+        browser_login(driver, cs.url, "viewer")
+        assert "online" in _text(driver, "tr[data-box='CB1'] .presence")
+        assert "Charging" in _text(driver, "tr[data-box='CB1']")
+        # Without the script times stay in UTC, as the server wrote them.
+        assert _text(driver, "tr[data-box='CB1'] time").endswith("UTC")
+        driver.find_element(by.LINK_TEXT, "CB1").click()
+        assert _text(driver, "#box-id") == "CB1"
+        assert "open" in _text(driver, "#transactions")
+        driver.get(cs.url + f"/ui/transactions/{tx['transactionId']}")
+        assert "open" in _text(driver, "#tx-state") and "TAG1" in _text(driver, "#summary")

@@ -33,7 +33,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ..accounts import Account
-from ..endpoint import is_trusted_proxy
+from ..endpoint import client_address, is_trusted_proxy
 from ..errors import Conflict, NotFound
 from . import filters
 from .sessions import COOKIE, PRE_COOKIE, Session, SessionCodec, Signer
@@ -359,14 +359,25 @@ class ConsoleApp:
                                     "(missing or wrong CSRF token). Reload the page and try "
                                     "again.", "Form refused")
 
-    @staticmethod
-    def _check_origin(request: Request) -> None:
+    def _check_origin(self, request: Request) -> None:
+        """A browser names the page a POST came from; it must be this server (as the browser
+        reached it: the Host, or a trusted proxy's X-Forwarded-Host)."""
         origin = request.headers.get("Origin")
         if not origin:
             return
-        if origin == "null" or urlsplit(origin).netloc.lower() != request.host.lower():
+        hosts = {request.host.lower()}
+        forwarded = request.headers.get("X-Forwarded-Host")
+        if forwarded and request.remote_addr and is_trusted_proxy(
+                request.remote_addr, self.settings.trusted_proxies):
+            hosts.add(forwarded.split(",")[0].strip().lower())
+        if origin == "null" or urlsplit(origin).netloc.lower() not in hosts:
             raise ConsoleError(403, "This form was sent from another site; it is refused.",
                                "Form refused")
+
+    def client_address(self, request: Request) -> str | None:
+        """The browser's address (behind trusted proxies, from X-Forwarded-For), for limits."""
+        return client_address(request.remote_addr, request.headers,
+                              self.settings.trusted_proxies)
 
     # -- rendering -----------------------------------------------------------------------------
     def render(self, ctx: Ctx, template: str, status: int = 200, **values: Any) -> Response:

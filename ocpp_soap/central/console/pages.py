@@ -90,7 +90,7 @@ class Pages:
         if not name or not password:
             return again(400, "Give your user name and password.")
         try:
-            account = self.c.accounts.login(name, password, ctx.request.remote_addr)
+            account = self.c.accounts.login(name, password, self.c.client_address(ctx.request))
         except LoginLocked as exc:
             response = again(429, f"Too many failed logins. Try again in {exc.retry_after} "
                                   "seconds.")
@@ -209,7 +209,7 @@ class Pages:
             return self.box(ctx, box_id, status=422, op=op.name, form_values=form_values,
                             errors={top or "_": str(exc)}, queue=queue)
         except (CommandFailed, Conflict) as exc:
-            kind = getattr(exc, "kind", "refused")
+            kind = exc.kind if isinstance(exc, CommandFailed) else "refused"
             return self.box(ctx, box_id, status=200, op=op.name, form_values=form_values,
                             result={"ok": False, "kind": kind, "message": str(exc)},
                             queue=queue)
