@@ -117,7 +117,9 @@ def box_page(store: Store, now: datetime, heartbeat_interval: int, *, text: str 
         raise ValueError("limit must be at least 1 and offset not negative")
     since = online_since(now, heartbeat_interval)
     column = SORTS[sort]
-    order = [column.desc() if descending else column.asc()]
+    # Boxes without the value (never seen, no vendor yet) come last either way, on both
+    # databases (SQLite and PostgreSQL disagree on where NULL sorts by default).
+    order = [(column.desc() if descending else column.asc()).nulls_last()]
     if sort != "id":
         order.append(ChargeBox.charge_box_id)
 
