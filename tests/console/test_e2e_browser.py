@@ -64,7 +64,13 @@ def _send(driver, op: str, fields: dict[str, str]) -> str:
     from selenium.webdriver.support.ui import Select
 
     by = _by(driver)
+    from selenium.common.exceptions import StaleElementReferenceException
+
     Select(driver.find_element(by.ID, "op")).select_by_visible_text(op)
+    try:  # a pointer choice may already have opened the form (the page is then new)
+        driver.find_element(by.CSS_SELECTOR, ".op-choice button").click()
+    except StaleElementReferenceException:
+        pass
     wait_for(lambda: _text(driver, ".command-form h3") == op, what=f"{op} form")
     for name, value in fields.items():
         element = driver.find_element(by.ID, "f-" + name)

@@ -52,8 +52,14 @@
         if (!window.confirm(form.getAttribute("data-confirm"))) ev.preventDefault();
       });
     });
+    // A choice made with the mouse opens its form at once; with the keyboard, arrowing through
+    // the list must not leave the page: the Choose button (or Enter on it) does that.
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
+      select.addEventListener("pointerdown", function () { select.dataset.pointer = "1"; });
+      select.addEventListener("keydown", function () { select.dataset.pointer = ""; });
+      select.addEventListener("change", function () {
+        if (select.dataset.pointer) select.form.submit();
+      });
     });
   }
 
