@@ -249,8 +249,16 @@ def test_pages_read_without_javascript(cs):
     tx = central.start_transaction(Ctx(charge_box_id="CB1", action="StartTransaction"),
                                    {"connectorId": 1, "idTag": "TAG1", "meterStart": 100})
     with chromium(javascript=False) as driver:
+        from selenium.webdriver.common.keys import Keys
+
         by = _by(driver)
-        browser_login(driver, cs.url, "viewer")
+        # Keyboard only: the name field has the focus, Tab to the password, Enter logs in.
+        driver.get(cs.url + "/ui/")
+        active = driver.switch_to.active_element
+        assert active.get_attribute("id") == "name"
+        active.send_keys("viewer", Keys.TAB)
+        driver.switch_to.active_element.send_keys("viewer password", Keys.ENTER)
+        wait_for(lambda: _text(driver, ".who .user") == "viewer", what="logged in by keyboard")
         assert "online" in _text(driver, "tr[data-box='CB1'] .presence")
         assert "Charging" in _text(driver, "tr[data-box='CB1']")
         # Without the script times stay in UTC, as the server wrote them.
