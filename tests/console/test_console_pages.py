@@ -255,19 +255,36 @@ def test_transactions_filters_csv_and_detail_chart(cs):
     _get(s, cs, "/ui/transactions/999999", 404)
 
 
-def test_close_by_hand_says_when_not_available(cs):
+def test_close_by_hand_records_who_and_refuses_twice(cs):
     cs.admin.add_chargebox("CB1")
     cs.admin.add_tag("T1")
-    tx = _transaction(cs)
+    tx = _transaction(cs, samples=(1000, 2200))
     s = requests_login(cs.url, "operator")
-    token = csrf_of(_get(s, cs, f"/ui/transactions/{tx}"))
-    r = s.post(cs.url + "/ui/do/transaction/close", data={"csrf": token, "id": str(tx)},
-               timeout=10)
-    assert r.status_code == 200
-    if hasattr(type(cs.admin), "close_transaction"):
-        assert f"Transaction {tx} closed" in r.text
-    else:
-        assert "not available in this version" in r.text
+    html = _get(s, cs, f"/ui/transactions/{tx}")
+    assert "Close by hand" in html and '<option selected>Other</option>' in html
+    token = csrf_of(html)
+
+    def close(**data):
+        return s.post(cs.url + "/ui/do/transaction/close", timeout=10,
+                      data={"csrf": token, "id": str(tx), **data})
+
+    r = close(meter_stop="-5")
+    assert "meter stop: must be at least 0" in r.text
+    r = close(reason="Whatever")
+    assert "Not closed: reason must be one of" in r.text
+    assert cs.admin.get_transaction(tx)["stop_timestamp"] is None
+    r = close(note="box replaced " + HOSTILE)
+    assert f"Transaction {tx} closed." in r.text and HOSTILE not in r.text
+    row = cs.admin.get_transaction(tx)
+    assert row["closed_by"] == "console (operator)" and row["meter_stop"] == 2200
+    assert row["stop_reason"] == "Other" and "box replaced" in row["close_note"]
+    assert "console (operator)" in r.text and "closed" in r.text
+    r = close()
+    assert "Not closed: transaction" in r.text and "stopped already" in r.text
+    viewer = requests_login(cs.url, "viewer")
+    r = viewer.post(cs.url + "/ui/do/transaction/close", timeout=10, data={
+        "csrf": csrf_of(_get(viewer, cs, "/ui/")), "id": str(tx)})
+    assert r.status_code == 403
 
 
 def test_tags_add_search_edit_block_remove(cs):

@@ -1,9 +1,8 @@
 """Admin calls the console needs that other pieces of work provide, in one place.
 
-Three console features stand on admin-layer calls that are being added beside the console:
+Two console features stand on admin-layer calls that are being added beside the console:
 
 - a box's endpoint events (``CentralAdmin.list_box_events``: when and how its address changed);
-- closing an open transaction by hand (``CentralAdmin.close_transaction``);
 - the state of a queued command (a ``state`` field on ``list_pending`` rows).
 
 Until those calls exist the console says so on the page instead of failing; once they exist it
@@ -15,27 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 
-class NotAvailable(Exception):
-    """This Central System has no such admin call yet; the message says what is missing."""
-
-
 def endpoint_events(admin: Any, charge_box_id: str, limit: int = 20) -> list[dict[str, Any]] | None:
     """The box's endpoint events, newest first; None when the event log is not available."""
     events = getattr(type(admin), "list_box_events", None)
     if events is None:
         return None
     return events(admin, charge_box_id, limit=limit)
-
-
-def can_close_transactions(admin: Any) -> bool:
-    return getattr(type(admin), "close_transaction", None) is not None
-
-
-def close_transaction(admin: Any, transaction_id: int) -> dict[str, Any]:
-    """Close an open transaction by hand (the box never sent its StopTransaction)."""
-    if not can_close_transactions(admin):
-        raise NotAvailable("closing a transaction by hand is not available in this version")
-    return admin.close_transaction(transaction_id)
 
 
 def pending_state(row: dict[str, Any]) -> str:

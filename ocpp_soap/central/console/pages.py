@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from ocpp_soap.messages.payload import PayloadError
 
 from ..accounts import ROLES, LoginLocked
+from ..closing import STOP_REASONS
 from ..commander import CommandFailed
 from ..errors import Conflict, NotFound
 from ..idtags import STORED_STATUSES
@@ -334,7 +335,7 @@ class Pages:
                 delivered = end - tx["meter_start"]
         return {"tx": tx, "samples": samples, "delivered": delivered,
                 "chart": charts.render(energy, power, title=f"transaction {tx_id}"),
-                "can_close": bridge.can_close_transactions(self.c.admin)}
+                "stop_reasons": STOP_REASONS}
 
     def transaction(self, ctx: Ctx, tx: int) -> Response:
         return self.c.render(ctx, "transaction.html", live=LIVE_SECONDS, **self._tx_values(tx))
@@ -363,11 +364,17 @@ class Pages:
                                             f" {status}", kind)
 
     def tx_close(self, ctx: Ctx) -> Response:
+        """Close by hand a transaction whose box will never stop it (as ``transactions close``
+        and ``POST /api/v1/transactions/{id}/close`` do); who closed it is recorded."""
         tx_id = _int(ctx.form("id"), "id", 1)
+        meter_stop = _int(ctx.form("meter_stop").strip(), "meter stop")
         try:
-            bridge.close_transaction(self.c.admin, tx_id)
-        except bridge.NotAvailable as exc:
-            return self._back_to_tx(ctx, tx_id, str(exc), "error")
+            self.c.admin.close_transaction(
+                tx_id, by=f"console ({ctx.account.name if ctx.account else '?'})",
+                meter_stop=meter_stop, reason=ctx.form("reason") or None,
+                note=ctx.form("note").strip() or None)
+        except (Conflict, ValueError) as exc:
+            return self._back_to_tx(ctx, tx_id, f"Not closed: {_message(exc)}", "error")
         return self._back_to_tx(ctx, tx_id, f"Transaction {tx_id} closed.")
 
     # ================================================================= tags
@@ -560,6 +567,10 @@ class Pages:
         self.c.accounts.remove(name)
         ctx.set_flash = ("ok", f"Removed {name}.")
         return redirect(PREFIX + "/users")
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc.args[0]) if isinstance(exc, LookupError) and exc.args else str(exc)
 
 
 def _csv_cell(value: Any) -> Any:
