@@ -139,7 +139,7 @@ def test_version_2_database_gets_the_trust_columns_and_events(tmp_path):
         conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
                           " endpoint_override, created_at, updated_at) VALUES"
                           " ('OLD', 'Accepted', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-    assert migrate(engine) == 3
+    assert migrate(engine, MIGRATIONS[:3]) == 3
     for name, table in Base.metadata.tables.items():
         columns = {c["name"] for c in inspect(engine).get_columns(name)}
         assert columns == {c.name for c in table.columns}, name

@@ -22,7 +22,7 @@ def test_version_2_database_is_migrated(pg_url):
         conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
                           " endpoint_override, created_at, updated_at) VALUES ('OLD',"
                           " 'Accepted', false, now(), now())"))
-    assert migrate(engine) == 3
+    assert migrate(engine, MIGRATIONS[:3]) == 3
     for name, table in Base.metadata.tables.items():
         assert {c["name"] for c in inspect(engine).get_columns(name)} == \
             {c.name for c in table.columns}, name

@@ -195,6 +195,11 @@ def test_admin_box_actions(cs):
     assert "Endpoint not changed" in r.text
     post("/ui/do/box/endpoint", box="CB1", endpoint="http://10.0.0.7:8080/ocpp")
     assert cs.admin.get_chargebox("CB1")["endpoint_override"] is True
+    # The change is one of the box's endpoint events, shown on its page.
+    (event,) = cs.admin.list_events("CB1")
+    page = _get(s, cs, "/ui/boxes/CB1")
+    events = page[page.index("Endpoint and trust events"):page.index("Set the address by hand")]
+    assert event["kind"] in events and "→ http://10.0.0.7:8080/ocpp" in events
     r = post("/ui/do/box/add", box="CB2", registration="Pending", version="1.6")
     assert "Added CB2" in r.text and cs.admin.get_chargebox("CB2")["registration_status"] == \
         "Pending"

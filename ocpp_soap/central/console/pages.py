@@ -158,7 +158,7 @@ class Pages:
             "pending": [{**p, "state": bridge.pending_state(p)}
                         for p in admin.list_pending(box_id)],
             "commands": admin.list_commands(charge_box_id=box_id, limit=10),
-            "events": bridge.endpoint_events(admin, box_id),
+            "events": admin.list_events(box_id, limit=20),
             "operations": commandforms.operations(version),
         }
 
