@@ -27,14 +27,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def _start_cp(cs_url: str):
-    from ocpp_soap.chargepoint.scheduler import Scheduler
-    from ocpp_soap.chargepoint.server import SimulatedChargePoint
+    from ocpp_soap.chargepoint import ChargePoint
+    from ocpp_soap.chargepoint._scheduler import Scheduler
 
     config = {"vendor": "Alfen", "model": "NG910", "power_w": 11000.0,
               "keys": {"MeterValueSampleInterval": 1,
                        "MeterValuesSampledData": "Energy.Active.Import.Register,"
                                                  "Power.Active.Import"}}
-    cp = SimulatedChargePoint("CB1", cs_url, "1.6", 2, config, None,
+    cp = ChargePoint("CB1", cs_url, "1.6", 2, config, None,
                               scheduler=Scheduler(workers=4), timeout=5.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
@@ -141,7 +141,7 @@ def test_operator_day_in_the_browser(cs):
             result = _send(driver, "RemoteStartTransaction", {"idTag": "TAG1",
                                                               "connectorId": "1"})
             assert '"status": "Accepted"' in result
-            cp.cp.plug(1)  # the driver plugs in
+            cp.plug(1)  # the driver plugs in
             tx_link = wait_for(lambda: driver.find_element(
                 by.CSS_SELECTOR, "#transactions tr[data-tx] a"), timeout=30,
                 what="the transaction on the box page")
