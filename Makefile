@@ -36,6 +36,7 @@ bench: venv
 	$(BIN)/python bench/profile.py --json bench/last/profile.json
 	$(BIN)/python bench/http.py --json bench/last/http.json
 	$(BIN)/python bench/fleet.py --json bench/last/fleet.json
+	$(BIN)/python bench/console.py --json bench/last/console.json
 
 # Where a gunicorn worker's time goes under HTTP load (py-spy, installed here on first use).
 profile: venv
