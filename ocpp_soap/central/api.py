@@ -39,7 +39,8 @@ from ocpp_soap.soap.versions import CHARGEPOINT
 
 from . import openapi
 from .commander import CommandFailed
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, StorageUnavailable
+from .storage.outage import OUTAGE_TEXT
 from .timeutil import parse_time
 
 if TYPE_CHECKING:
@@ -263,6 +264,9 @@ class ApiApp:
             response = self.dispatch(request)
         except ApiError as exc:
             response = error_response(exc.status, exc.message, exc.headers, **exc.extra)
+        except StorageUnavailable as exc:
+            log.warning("API %s %s: %s", request.method, request.path, exc.detail or exc)
+            response = error_response(503, OUTAGE_TEXT, {"Retry-After": "5"}, kind="storage")
         except Exception:
             log.exception("API %s %s failed", request.method, request.path)
             response = error_response(500, "internal error (see the server log)")

@@ -28,10 +28,11 @@ from ocpp_soap.soap.versions import CENTRAL, VERSIONS
 from .commander import Commander
 from .domain import CentralSystem
 from .envelopelog import EnvelopeLogWriter
-from .errors import ProtocolViolation, SecurityError
+from .errors import ProtocolViolation, SecurityError, StorageUnavailable
 from .handlers import build_handlers
 from .settings import CentralSettings
 from .storage.models import PendingCommand
+from .storage.outage import OUTAGE_TEXT
 from .trust import MAX_IDENTITY
 
 log = logging.getLogger("ocpp_soap.central")
@@ -67,6 +68,9 @@ def _translate(exc: BaseException) -> faults.OcppFault | None:
         return faults.SecurityError(str(exc))
     if isinstance(exc, ProtocolViolation):
         return faults.ProtocolError(str(exc))
+    if isinstance(exc, StorageUnavailable):
+        log.warning("storage outage: %s", exc.detail or exc)
+        return faults.InternalError(OUTAGE_TEXT)
     return None
 
 

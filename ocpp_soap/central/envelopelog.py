@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert
 
 from .storage.models import EnvelopeLog
+from .storage.outage import StorageUnavailable, brief
 from .storage.store import Store
 
 log = logging.getLogger("ocpp_soap.central")
@@ -28,6 +29,9 @@ _INSERT = insert(EnvelopeLog.__table__).values({c: bindparam(c) for c in _COLUMN
 
 class EnvelopeLogWriter:
     """Queue envelope rows; a daemon thread writes them in batches."""
+
+    #: Longest wait between tries while the database is unavailable.
+    OUTAGE_RETRY_MAX = 5.0
 
     def __init__(self, store: Store, max_batch: int = 1000, max_queue: int = 50_000,
                  linger: float = 0.25, prune: Callable[[], int] | None = None,
@@ -44,6 +48,8 @@ class EnvelopeLogWriter:
         self.linger = linger
         self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(max_queue)
         self.dropped = 0
+        #: Rows the database refused one by one (logged with their identity).
+        self.failed = 0
         self._hurry = threading.Event()
         self.thread = threading.Thread(target=self._run, name="envelope-log", daemon=True)
         self.thread.start()
@@ -101,13 +107,37 @@ class EnvelopeLogWriter:
             log.exception("envelope log retention run failed")
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
+        """Write a batch; through an outage, keep it and try again; a batch the database
+        refuses is written row by row, so one bad row never takes the others with it."""
         # One executemany on the driver: ORM objects cost ~100 µs a row, and this thread's
         # time is taken from the request threads of the same process (the GIL).
         insert = self.store.fast.statement(_INSERT)
-        try:
-            self.store.fast.write(lambda cur: cur.executemany(insert, rows))
-        except Exception:
-            log.exception("could not write %d envelope log rows", len(rows))
+        delay = 0.25
+        while True:
+            try:
+                self.store.fast.write(lambda cur: cur.executemany(insert, rows))
+                return
+            except StorageUnavailable as exc:
+                log.warning("envelope log: %s; %d rows kept, next try in %.1f s", exc,
+                            len(rows), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, self.OUTAGE_RETRY_MAX)
+            except Exception as exc:
+                log.warning("envelope log: a batch of %d rows was refused (%s); writing it row "
+                            "by row", len(rows), brief(exc))
+                self._write_each(insert, rows)
+                return
+
+    def _write_each(self, insert: Any, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            try:
+                self.store.fast.write(lambda cur, row=row: cur.execute(insert, row))
+            except Exception as exc:  # an outage mid-way loses no more than this batch's rest
+                self.failed += 1
+                log.error("envelope log: row not written (%s): %s %s from %r, MessageID %r; "
+                          "%d rows not written so far", brief(exc), row.get("direction"),
+                          row.get("action"), row.get("charge_box_id"), row.get("message_id"),
+                          self.failed)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the writer (used at shutdown and by tests)."""

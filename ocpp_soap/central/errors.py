@@ -2,8 +2,13 @@
 
 The domain must not import the wire layer, so it raises these plain exceptions and the glue maps
 them: ``SecurityError`` → Sender/SecurityError, ``ProtocolViolation`` → Sender/ProtocolError
-(``NotImplementedError`` → Receiver/NotSupported is Python's own).
+(``NotImplementedError`` → Receiver/NotSupported is Python's own), and the storage layer's
+``StorageUnavailable`` → Receiver/InternalError naming a storage outage (API: 503).
 """
+
+from .storage.outage import StorageUnavailable
+
+__all__ = ["Conflict", "NotFound", "ProtocolViolation", "SecurityError", "StorageUnavailable"]
 
 
 class SecurityError(Exception):

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, or_, update
 from sqlalchemy.orm import Session
 
 from .storage.models import ChargeBox
+from .storage.outage import StorageUnavailable
 from .storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,11 @@ class PresenceBuffer:
 
         try:
             self.store.write(work)
-        except Exception:
-            log.exception("could not write presence of %d boxes", len(seen))
+        except Exception as exc:
+            if isinstance(exc, StorageUnavailable):  # kept; the pool reconnects on next use
+                log.warning("presence of %d boxes not written yet: %s", len(seen), exc)
+            else:
+                log.exception("could not write presence of %d boxes", len(seen))
             with self._lock:  # keep them for the next round, unless newer times came in
                 for b, t in seen.items():
                     self._seen.setdefault(b, t)

@@ -88,9 +88,11 @@ class GunicornCS:
     """``ocpp-soap central serve`` in a subprocess; its log goes to ``log_path``."""
 
     def __init__(self, db_path: Path, *args: str, workers: int = 2, env: dict | None = None,
-                 scheme: str = "http", **tls: Any):
+                 scheme: str = "http", db_url: str | None = None, **tls: Any):
+        """``db_url``: another database (PostgreSQL) instead of the SQLite file ``db_path``;
+        ``db_path`` still names where the log goes."""
         self.port = free_port()
-        self.db_url = sqlite_url(db_path)
+        self.db_url = db_url or sqlite_url(db_path)
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.log_path = db_path.with_suffix(".log")
         cmd = [str(OCPP_SOAP), "central", "serve", "--port", str(self.port),

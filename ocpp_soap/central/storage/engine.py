@@ -23,6 +23,8 @@ from sqlalchemy.pool import NullPool
 
 #: Execution option naming how a SQLite transaction begins ("DEFERRED" or "IMMEDIATE").
 BEGIN_OPTION = "ocpp_sqlite_begin"
+#: Seconds to wait for a PostgreSQL server to accept a connection (unless the URL says).
+CONNECT_TIMEOUT_S = 5
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -47,8 +49,13 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False,
             "check_same_thread": False,
             "timeout": busy_timeout_ms / 1000,
         }
-    elif pooled:
-        kwargs["pool_pre_ping"] = True
+    else:
+        # A server that does not answer must not hold a request past the worker's timeout.
+        if "connect_timeout" not in parsed.query:
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        if pooled:
+            # A pooled connection kept from before a restart is replaced at checkout.
+            kwargs["pool_pre_ping"] = True
     engine = create_engine(parsed, **kwargs)
     if is_sqlite(engine):
         _configure_sqlite(engine, busy_timeout_ms)

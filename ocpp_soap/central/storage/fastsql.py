@@ -28,7 +28,10 @@ from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+
+from .outage import StorageUnavailable, brief, driver_lost
 
 T = TypeVar("T")
 
@@ -152,41 +155,97 @@ class FastSQL:
         conn = getattr(local, "conn", None)
         if conn is None or local.pid != os.getpid():
             # A connection inherited across fork() belongs to the parent; never share it.
-            conn = self._raw_engine.raw_connection()
-            local.conn, local.pid = conn, os.getpid()
+            try:
+                conn = self._raw_engine.raw_connection()
+            except Exception as exc:  # the pool hands the driver's own error through
+                dbapi = self.engine.dialect.loaded_dbapi
+                if isinstance(exc, DBAPIError) or (dbapi is not None
+                                                   and isinstance(exc, dbapi.Error)):
+                    raise StorageUnavailable(f"cannot connect: {brief(exc)}") from exc
+                raise
+            local.conn, local.pid, local.fresh = conn, os.getpid(), True
+        else:
+            local.fresh = False
         return conn
 
-    def read(self, fn: Callable[[Cursor], T]) -> T:
-        """Run ``fn`` outside a write transaction (SQLite WAL: sees the last commit)."""
-        conn = self._connection()
-        cursor = conn.cursor()
+    def _lost(self, exc: BaseException, conn: Any) -> bool:
+        """``exc`` broke this thread's connection: drop it (the next unit opens another)."""
+        if not driver_lost(self.engine.dialect, exc, getattr(conn, "dbapi_connection", conn)):
+            return False
+        self._discard(conn)
+        return True
+
+    def _discard(self, conn: Any) -> None:
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
         try:
-            return fn(Cursor(cursor))
-        finally:
-            cursor.close()
-            if not self.sqlite:
-                conn.rollback()  # end the implicit read transaction
+            conn.invalidate()
+        except Exception:
+            pass
+
+    def read(self, fn: Callable[[Cursor], T]) -> T:
+        """Run ``fn`` outside a write transaction (SQLite WAL: sees the last commit).
+
+        A connection found broken is dropped; when it was one kept from earlier (the server
+        restarted since) the read runs once more on a new one, else the outage is raised."""
+        for _ in range(2):
+            conn = self._connection()
+            fresh = self._local.fresh
+            try:
+                cursor = conn.cursor()
+                try:
+                    return fn(Cursor(cursor))
+                finally:
+                    cursor.close()
+                    if not self.sqlite:
+                        conn.rollback()  # end the implicit read transaction
+            except Retry:
+                raise
+            except Exception as exc:
+                if not self._lost(exc, conn):
+                    raise
+                if fresh:
+                    raise StorageUnavailable(brief(exc)) from exc
+        raise AssertionError("unreachable")
 
     def write(self, fn: Callable[[Cursor], T]) -> T:
-        """Run ``fn`` in one write transaction, re-running it when the database asks to."""
+        """Run ``fn`` in one write transaction, re-running it when the database asks to.
+
+        A connection lost before the commit is dropped and the unit re-run once on a new one
+        (nothing of it was committed); lost during the commit, the outcome is unknown, so the
+        outage is raised and the caller's sender re-sends (the domain knows re-sends). A SQLite
+        lock still held after every attempt is an outage too."""
         gate = self.gate.hold() if self.gate is not None else nullcontext()
         with gate:
             delay = 0.005
+            reconnected = False
             for attempt in range(1, self.attempts + 1):
                 conn = self._connection()
-                cursor = conn.cursor()
+                fresh = self._local.fresh
+                committing = False
                 try:
-                    if self.sqlite:
-                        cursor.execute("BEGIN IMMEDIATE")
-                    result = fn(Cursor(cursor))
-                    conn.commit()
-                    return result
+                    cursor = conn.cursor()
+                    try:
+                        if self.sqlite:
+                            cursor.execute("BEGIN IMMEDIATE")
+                        result = fn(Cursor(cursor))
+                        committing = True
+                        conn.commit()
+                        return result
+                    finally:
+                        cursor.close()
                 except BaseException as exc:
+                    if self._lost(exc, conn):
+                        if committing or fresh or reconnected or attempt == self.attempts:
+                            raise StorageUnavailable(brief(exc)) from exc
+                        reconnected = True
+                        continue
                     _rollback(conn)
-                    if attempt == self.attempts or not _retryable(exc):
+                    if not _retryable(exc):
                         raise
-                finally:
-                    cursor.close()
+                    if attempt == self.attempts:
+                        raise StorageUnavailable(f"still locked after {attempt} attempts: "
+                                                 f"{brief(exc)}") from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")
@@ -205,8 +264,6 @@ class FastSQL:
 def _rollback(conn: Any) -> None:
     try:
         conn.rollback()
-    except Exception:  # the connection is broken: drop it, the next unit opens another
-        try:
-            conn.invalidate()
-        except Exception:
-            pass
+    except Exception:  # broken after all: the next use finds it out and drops it
+        pass
+

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .engine import make_engine, writer
 from .fastsql import FastSQL
 from .migrations import migrate
+from .outage import StorageUnavailable, brief, orm_lost
 from .writegate import WriteGate
 
 T = TypeVar("T")
@@ -84,14 +85,30 @@ class Store:
         return self._run(self._read, fn)
 
     def _run(self, factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+        """Run the unit, re-running it on "try again" and once on a connection lost before the
+        commit; an outage (no server, lost during the commit, locked past every attempt) raises
+        ``StorageUnavailable``. The pool pre-pings, so a connection kept from before a restart
+        is replaced at checkout."""
         delay = 0.005
+        reconnected = False
         for attempt in range(1, self.attempts + 1):
+            committing = False
             try:
                 with factory() as session, session.begin():
-                    return fn(session)
+                    result = fn(session)
+                    committing = True
+                return result
             except DBAPIError as exc:
-                if attempt == self.attempts or not is_retryable(exc):
+                if orm_lost(exc):
+                    if committing or reconnected or attempt == self.attempts:
+                        raise StorageUnavailable(brief(exc.orig)) from exc
+                    reconnected = True
+                    continue
+                if not is_retryable(exc):
                     raise
+                if attempt == self.attempts:
+                    raise StorageUnavailable(f"still locked after {attempt} attempts: "
+                                             f"{brief(exc.orig)}") from exc
                 log.debug("retrying transaction after %s (attempt %d)", exc.orig, attempt)
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)

@@ -1,0 +1,65 @@
+"""Telling a database outage from bad data, and the one exception that names it.
+
+A lost connection (a PostgreSQL restart or failover, ``pg_terminate_backend``, a server that is
+still starting), a connection that cannot be opened, or a SQLite lock that outlasts every retry
+are not the request's fault and say nothing about its data: the request may succeed a moment
+later. The storage layer raises ``StorageUnavailable`` for all of them, so that every face maps one
+exception: SOAP answers ``Receiver/InternalError`` naming a storage outage, the JSON API 503.
+
+Detection uses the dialect's own ``is_disconnect`` on the DB-API error (the test SQLAlchemy's
+pool uses), plus the PostgreSQL SQLSTATEs of a server that is going away or not there yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+#: admin_shutdown, crash_shutdown, cannot_connect_now, connection_exception class.
+_OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
+
+#: What a fault or a 503 says, whatever the cause (the cause goes to the server log).
+OUTAGE_TEXT = "storage outage: the database is unavailable, try again shortly"
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached now (lost connection, down, or locked past the wait)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"{OUTAGE_TEXT} ({detail})" if detail else OUTAGE_TEXT)
+        self.detail = detail
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+
+
+def driver_lost(dialect: Dialect, exc: BaseException, dbapi_connection: Any) -> bool:
+    """True when a DB-API error means this connection is gone (discard it, open another)."""
+    dbapi = dialect.loaded_dbapi
+    if dbapi is None or not isinstance(exc, dbapi.Error):
+        return False
+    if _sqlstate(exc) in _OUTAGE_SQLSTATES:
+        return True
+    try:
+        return bool(dialect.is_disconnect(exc, dbapi_connection, None))
+    except Exception:  # a dialect check must never hide the original error
+        return False
+
+
+def orm_lost(exc: BaseException) -> bool:
+    """True when an error from SQLAlchemy (ORM/Core) means the connection or server is gone."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or _sqlstate(exc.orig) in _OUTAGE_SQLSTATES:
+        return True
+    # Raised while connecting: no statement ran (connection refused, server starting up).
+    return isinstance(exc, OperationalError) and not exc.statement
+
+
+def brief(exc: BaseException) -> str:
+    """The error's type and first line, for a fault text or a log line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
