@@ -188,7 +188,8 @@ class CentralSystem(Outbound, TrustGate):
         cls, settings: CentralSettings, vendors: VendorRegistry | None = None
     ) -> CentralSystem:
         """Open (and migrate) the database named by the settings."""
-        store = Store.open(settings.db_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        store = Store.open(settings.db_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                           max_wait=settings.storage_wait)
         return cls(store, settings, vendors)
 
     @property

@@ -213,7 +213,8 @@ def migrate_database(settings: CentralSettings) -> None:
     from .storage.store import Store
 
     try:
-        store = Store.open(settings.db_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        store = Store.open(settings.db_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                           max_wait=settings.storage_wait)
     except Exception as exc:
         raise ServeError(f"cannot open the database {settings.db_url}: {exc}") from None
     store.engine.dispose()
@@ -247,7 +248,9 @@ class CentralServer(BaseApplication):
                              else "ocpp_soap.central.workers.PromptSyncWorker"),
             "threads": plan.threads,
             # A worker waiting for a charge point's answer is busy, not hung.
-            "timeout": int(max(30, self.central_settings.command_timeout + 30)),
+            # … and one waiting for the database gives up (storage_wait) well before this.
+            "timeout": int(max(30, self.central_settings.command_timeout + 30,
+                               self.central_settings.storage_wait + 15)),
             "graceful_timeout": 10,
             "keepalive": 5,
             "preload_app": False,

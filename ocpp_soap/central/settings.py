@@ -71,6 +71,9 @@ class CentralSettings:
     chargepoint_keyfile: str | None = None
     #: Seconds a web console session may stay idle before it must log in again.
     console_idle_timeout: int = 1800
+    #: Seconds a request may wait for the database (locks, retries) before the charger gets the
+    #: storage-outage fault; the worker timeout is kept above it.
+    storage_wait: float = 15.0
 
     def __post_init__(self) -> None:
         if self.unknown_chargebox not in UNKNOWN_CHARGEBOX_POLICIES:
@@ -92,6 +95,8 @@ class CentralSettings:
         parse_networks(self.endpoint_deny, "endpoint_deny")
         if self.console_idle_timeout <= 0:
             raise ValueError("console_idle_timeout must be positive")
+        if self.storage_wait <= 0:
+            raise ValueError("storage_wait must be positive")
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
         if not self.default_endpoint_path.startswith("/"):

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -25,6 +28,37 @@ from sqlalchemy.pool import NullPool
 BEGIN_OPTION = "ocpp_sqlite_begin"
 #: Seconds to wait for a PostgreSQL server to accept a connection (unless the URL says).
 CONNECT_TIMEOUT_S = 5
+
+
+_budget = threading.local()
+
+
+@contextmanager
+def wait_until(deadline: float) -> Iterator[None]:
+    """Within this block, SQLite waits for its lock no later than ``deadline`` (monotonic).
+
+    A unit of work that waits for the write lock and retries must end below the worker's
+    timeout, however long another process holds the lock: each wait is cut to what is left."""
+    previous = getattr(_budget, "deadline", None)
+    _budget.deadline = deadline if previous is None else min(previous, deadline)
+    try:
+        yield
+    finally:
+        _budget.deadline = previous
+
+
+def time_left() -> float | None:
+    """Seconds left of this thread's ``wait_until`` block (None outside one)."""
+    deadline = getattr(_budget, "deadline", None)
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def busy_ms(configured: int) -> int:
+    """SQLite's busy wait for the next statement: the configured one, cut to what is left."""
+    left = time_left()
+    if left is None:
+        return configured
+    return max(1, min(configured, int(left * 1000)))
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -79,6 +113,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms(busy_timeout_ms)}")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 

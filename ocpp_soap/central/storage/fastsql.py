@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
+from .engine import busy_ms, wait_until
 from .outage import StorageUnavailable, brief, driver_lost
 
 T = TypeVar("T")
@@ -130,8 +131,12 @@ class FastSQL:
     transactions).
     """
 
-    def __init__(self, engine: Engine, raw_engine: Engine, gate: Any = None, attempts: int = 8):
+    def __init__(self, engine: Engine, raw_engine: Engine, gate: Any = None, attempts: int = 8,
+                 max_wait: float = 15.0, busy_timeout_ms: int = 10000):
         self.engine = engine
+        #: Longest a write unit waits for the lock and retries, then ``StorageUnavailable``.
+        self.max_wait = max_wait
+        self.busy_timeout_ms = busy_timeout_ms
         self._raw_engine = raw_engine
         self.gate = gate
         self.attempts = attempts
@@ -164,6 +169,7 @@ class FastSQL:
                     raise StorageUnavailable(f"cannot connect: {brief(exc)}") from exc
                 raise
             local.conn, local.pid, local.fresh = conn, os.getpid(), True
+            local.busy_ms = self.busy_timeout_ms
         else:
             local.fresh = False
         return conn
@@ -215,8 +221,9 @@ class FastSQL:
         (nothing of it was committed); lost during the commit, the outcome is unknown, so the
         outage is raised and the caller's sender re-sends (the domain knows re-sends). A SQLite
         lock still held after every attempt is an outage too."""
-        gate = self.gate.hold() if self.gate is not None else nullcontext()
-        with gate:
+        deadline = time.monotonic() + self.max_wait
+        gate = self.gate.hold(self.max_wait) if self.gate is not None else nullcontext()
+        with wait_until(deadline), gate:
             delay = 0.005
             reconnected = False
             for attempt in range(1, self.attempts + 1):
@@ -227,6 +234,7 @@ class FastSQL:
                     cursor = conn.cursor()
                     try:
                         if self.sqlite:
+                            self._bound_busy_wait(cursor)
                             cursor.execute("BEGIN IMMEDIATE")
                         result = fn(Cursor(cursor))
                         committing = True
@@ -243,12 +251,20 @@ class FastSQL:
                     _rollback(conn)
                     if not _retryable(exc):
                         raise
-                    if attempt == self.attempts:
+                    pause = delay * (1 + random.random())
+                    if attempt == self.attempts or deadline - time.monotonic() <= pause:
                         raise StorageUnavailable(f"still locked after {attempt} attempts: "
                                                  f"{brief(exc)}") from exc
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 0.5)
+                    time.sleep(pause)
+                    delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")
+
+    def _bound_busy_wait(self, cursor: Any) -> None:
+        """SQLite waits for its lock no longer than the unit has left (see ``wait_until``)."""
+        wanted = busy_ms(self.busy_timeout_ms)
+        if wanted != self._local.busy_ms:
+            cursor.execute(f"PRAGMA busy_timeout = {wanted}")
+            self._local.busy_ms = wanted
 
     def close_thread_connection(self) -> None:
         conn = getattr(self._local, "conn", None)

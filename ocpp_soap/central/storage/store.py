@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .engine import make_engine, writer
+from .engine import make_engine, wait_until, writer
 from .fastsql import FastSQL
 from .migrations import migrate
 from .outage import StorageUnavailable, brief, orm_lost
@@ -46,9 +46,13 @@ def is_retryable(exc: BaseException) -> bool:
 class Store:
     """Owns the engine and hands out short transactions."""
 
-    def __init__(self, engine: Engine, *, attempts: int = 8, busy_timeout_ms: int = 10000) -> None:
+    def __init__(self, engine: Engine, *, attempts: int = 8, busy_timeout_ms: int = 10000,
+                 max_wait: float = 15.0) -> None:
         self.engine = engine
         self.attempts = attempts
+        #: Longest a unit of work waits for locks and retries before ``StorageUnavailable``
+        #: (kept below the worker timeout: a charger gets a fault, not a dropped connection).
+        self.max_wait = max_wait
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         #: SQLite files: writers queue on an OS lock instead of SQLite's sleeping busy handler.
         self.gate = WriteGate(database) if database else None
@@ -57,17 +61,19 @@ class Store:
         #: until a statement runs.
         raw = make_engine(engine.url.render_as_string(hide_password=False),
                           busy_timeout_ms=busy_timeout_ms, pooled=False)
-        self.fast = FastSQL(engine, raw, self.gate, attempts)
+        self.fast = FastSQL(engine, raw, self.gate, attempts, max_wait=max_wait,
+                            busy_timeout_ms=busy_timeout_ms)
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(writer(engine), expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str, *, busy_timeout_ms: int = 10000, run_migrations: bool = True) -> Store:
+    def open(cls, url: str, *, busy_timeout_ms: int = 10000, run_migrations: bool = True,
+             max_wait: float = 15.0) -> Store:
         """Engine for ``url`` with the schema brought up to date (safe from several processes)."""
         engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
         if run_migrations:
             migrate(engine)
-        return cls(engine, busy_timeout_ms=busy_timeout_ms)
+        return cls(engine, busy_timeout_ms=busy_timeout_ms, max_wait=max_wait)
 
     @property
     def dialect(self) -> str:
@@ -75,16 +81,21 @@ class Store:
 
     def write(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in one write transaction, retrying the whole unit when the DB asks to."""
-        if self.gate is None:
-            return self._run(self._write, fn)
-        with self.gate.hold():
-            return self._run(self._write, fn)
+        deadline = time.monotonic() + self.max_wait
+        with wait_until(deadline):
+            if self.gate is None:
+                return self._run(self._write, fn, deadline)
+            with self.gate.hold(self.max_wait):
+                return self._run(self._write, fn, deadline)
 
     def read(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in a read transaction (WAL readers never block the writer)."""
-        return self._run(self._read, fn)
+        deadline = time.monotonic() + self.max_wait
+        with wait_until(deadline):
+            return self._run(self._read, fn, deadline)
 
-    def _run(self, factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    def _run(self, factory: sessionmaker[Session], fn: Callable[[Session], T],
+             deadline: float) -> T:
         """Run the unit, re-running it on "try again" and once on a connection lost before the
         commit; an outage (no server, lost during the commit, locked past every attempt) raises
         ``StorageUnavailable``. The pool pre-pings, so a connection kept from before a restart
@@ -106,11 +117,12 @@ class Store:
                     continue
                 if not is_retryable(exc):
                     raise
-                if attempt == self.attempts:
+                pause = delay * (1 + random.random())
+                if attempt == self.attempts or deadline - time.monotonic() <= pause:
                     raise StorageUnavailable(f"still locked after {attempt} attempts: "
                                              f"{brief(exc.orig)}") from exc
                 log.debug("retrying transaction after %s (attempt %d)", exc.orig, attempt)
-                time.sleep(delay * (1 + random.random()))
+                time.sleep(pause)
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")
 
