@@ -18,6 +18,7 @@ from . import closing
 from .addressguard import AddressGuard, AddressRefused
 from .endpoint import SOURCE_MANUAL
 from .errors import Conflict, NotFound
+from .fieldlimits import check_admin
 from .idtags import STORED_STATUSES, folded_equals
 from .passwords import hash_secret
 from .records import to_dict
@@ -145,8 +146,8 @@ class CentralAdmin:
         ``allow_from`` (CIDRs) and ``cert_fingerprint`` are credentials beside the secret."""
         if not charge_box_id or not charge_box_id.strip():
             raise ValueError("charge box id must not be empty")
-        if len(charge_box_id) > 255:
-            raise ValueError("charge box id longer than 255 characters")
+        check_admin("charge_boxes", charge_box_id=charge_box_id, description=description,
+                    endpoint_address=endpoint)
         _check_version(ocpp_version)
         allow_from = check_allow_from(allow_from)
         cert_fingerprint = check_fingerprint(cert_fingerprint)
@@ -224,6 +225,8 @@ class CentralAdmin:
     ) -> dict[str, Any]:
         """Change registration, description, Basic-auth secret, source networks, certificate
         fingerprint (``None`` clears those) or the OCPP version to command the box with."""
+        check_admin("charge_boxes", description=description if description is not _UNSET
+                    else None)
         _check_version(ocpp_version)
         if allow_from is not _UNSET:
             allow_from = check_allow_from(allow_from)
@@ -258,6 +261,7 @@ class CentralAdmin:
         """Operator's address for the box; it wins over learning. ``None`` gives the box back to
         learning (the last learned address is used right away)."""
         now = self.clock()
+        check_admin("charge_boxes", endpoint_address=address)
         if address and self.store.read(lambda s: s.get(ChargeBox, charge_box_id)) is None:
             raise NotFound(f"unknown charge box {charge_box_id!r}")
         address = self._guarded_endpoint(charge_box_id, address) if address else None
@@ -327,6 +331,7 @@ class CentralAdmin:
         """Add an id tag; ``max_active_transactions`` defaults to the setting (None = no limit)."""
         if not id_tag or not id_tag.strip():
             raise ValueError("id tag must not be empty")
+        check_admin("id_tags", id_tag=id_tag, parent_id_tag=parent_id_tag, note=note)
         if status not in STORED_STATUSES:
             raise ValueError(f"status must be one of {STORED_STATUSES}")
         if max_active_transactions is _UNSET:
@@ -398,6 +403,8 @@ class CentralAdmin:
         note: Any = _UNSET,
     ) -> dict[str, Any]:
         """Change a tag; pass ``None`` to clear expiry, parent, limit or note."""
+        check_admin("id_tags", **{k: v for k, v in (("parent_id_tag", parent_id_tag),
+                                                    ("note", note)) if v is not _UNSET})
         if status is not None and status not in STORED_STATUSES:
             raise ValueError(f"status must be one of {STORED_STATUSES}")
         now = self.clock()
@@ -450,6 +457,8 @@ class CentralAdmin:
         parent_id_tag: str | None = None,
     ) -> dict[str, Any]:
         """Record a reservation before sending ReserveNow; its id is the reservationId to send."""
+        check_admin("reservations", charge_box_id=charge_box_id, id_tag=id_tag,
+                    parent_id_tag=parent_id_tag)
         now = self.clock()
 
         def work(session: Session) -> dict[str, Any]:

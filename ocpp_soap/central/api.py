@@ -40,6 +40,7 @@ from ocpp_soap.soap.versions import CHARGEPOINT
 from . import openapi
 from .commander import CommandFailed
 from .errors import Conflict, NotFound, StorageUnavailable
+from .fieldlimits import FieldTooLong
 from .storage.outage import OUTAGE_TEXT
 from .timeutil import parse_time
 
@@ -305,6 +306,8 @@ class ApiApp:
             raise ApiError(409, _text(exc)) from None
         except PayloadError as exc:
             raise ApiError(422, str(exc), field=exc.field or None) from None
+        except FieldTooLong as exc:
+            raise ApiError(422, str(exc), field=exc.field) from None
         except ValueError as exc:
             raise ApiError(422, str(exc)) from None
 

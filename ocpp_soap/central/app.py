@@ -98,7 +98,7 @@ class CentralApp:
         self._pending_boxes: set[str] = set()
         self._pending_read_at = float("-inf")
         #: Operation name → handler; the Spyne methods look theirs up here on every call.
-        self.handlers = handlers = build_handlers(self.central)
+        self.handlers = handlers = build_handlers(self.central, strict=self.options.strict)
         wire = EndpointOptions(strict=self.options.strict, max_body=self.options.max_body,
                                tolerate_values=True)
         apps = {v: build_application(v, CENTRAL, handlers, _translate) for v in VERSIONS}

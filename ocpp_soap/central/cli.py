@@ -18,7 +18,7 @@ from typing import Any
 
 from ocpp_soap.soap.logsafe import clean
 
-from .errors import Conflict, NotFound
+from .errors import Conflict, NotFound, StorageUnavailable
 from .trust import EVENT_KINDS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -709,6 +709,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"ocpp-soap central: {exc}\n")
         return EXIT_USAGE
     except Conflict as exc:
+        sys.stderr.write(f"ocpp-soap central: {exc}\n")
+        return EXIT_FAILED
+    except StorageUnavailable as exc:
         sys.stderr.write(f"ocpp-soap central: {exc}\n")
         return EXIT_FAILED
     except ValueError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert
 
+from .fieldlimits import fit_log_value, limit_of
 from .storage.models import EnvelopeLog
 from .storage.outage import StorageUnavailable, brief
 from .storage.store import Store
@@ -25,6 +26,10 @@ log = logging.getLogger("ocpp_soap.central")
 _COLUMNS = ("at", "direction", "charge_box_id", "action", "message_id", "relates_to", "version",
             "peer", "envelope")
 _INSERT = insert(EnvelopeLog.__table__).values({c: bindparam(c) for c in _COLUMNS})
+#: The short columns and their declared maximum: a longer value (a 300-character MessageID) is
+#: cut and marked, so the row is written on every database; the envelope itself stays whole.
+_SHORT = {c: limit_of("envelope_log", c) for c in ("direction", "charge_box_id", "action",
+                                                    "message_id", "relates_to", "version", "peer")}
 
 
 class EnvelopeLogWriter:
@@ -61,9 +66,15 @@ class EnvelopeLogWriter:
         if envelope is None:
             return
         text = envelope.decode("utf-8", "replace") if isinstance(envelope, bytes) else envelope
+        if "\x00" in text:  # PostgreSQL text cannot hold NUL; SQLite could: the same on both
+            text = text.replace("\x00", "\ufffd")
         row = dict(at=at, direction=direction, charge_box_id=charge_box_id, action=action,
                    message_id=message_id, relates_to=relates_to, version=version, peer=peer,
                    envelope=text)
+        for column, limit in _SHORT.items():
+            value = row[column]
+            if value is not None and len(value) > limit:
+                row[column] = fit_log_value(value, limit)
         try:
             self.queue.put_nowait(row)
         except queue.Full:  # a stalled database must not stall the chargers

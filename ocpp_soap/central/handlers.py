@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .domain import CentralSystem
+from .fieldlimits import fit_incoming
 
 Handler = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
@@ -23,9 +24,11 @@ OPERATIONS = (
 )
 
 
-def build_handlers(service: CentralSystem) -> dict[str, Handler]:
+def build_handlers(service: CentralSystem, *, strict: bool = False) -> dict[str, Handler]:
     """Map each CP→CS operation name to the bound method that serves it (both versions), each
-    behind ``CentralSystem.guarded`` (identity checks, refusals recorded as box events)."""
+    behind ``CentralSystem.guarded`` (identity checks, refusals recorded as box events), then
+    the stored-field limits (``fieldlimits``): over-long values are cut (lenient) or refused
+    (``strict``) naming the field, over-long idTags treated as unknown."""
     table = {
         "Authorize": service.authorize,
         "BootNotification": service.boot,
@@ -38,4 +41,17 @@ def build_handlers(service: CentralSystem) -> dict[str, Handler]:
         "StatusNotification": service.status_notification,
         "StopTransaction": service.stop_transaction,
     }
-    return {name: service.guarded(handler) for name, handler in table.items()}
+    return {op: service.guarded(_within_limits(op, fn, strict)) for op, fn in table.items()}
+
+
+def _within_limits(operation: str, handler: Handler, strict: bool) -> Handler:
+    def handle(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
+        dropped = fit_incoming(operation, payload, strict=strict, charge_box_id=ctx.charge_box_id)
+        reply = handler(ctx, payload)
+        if dropped and operation == "StopTransaction":  # the stop is kept; the tag is unknown
+            reply = {**(reply or {}), "idTagInfo": {"status": "Invalid"}}
+        return reply
+
+    handle.__name__ = getattr(handler, "__name__", operation)
+    handle.__doc__ = handler.__doc__
+    return handle
