@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import closing
 from .addressguard import AddressGuard, AddressRefused
+from .commands import EXPIRED, QUEUED, SENDING, state_condition, state_now
 from .endpoint import SOURCE_MANUAL
 from .errors import Conflict, NotFound
 from .fieldlimits import check_admin
@@ -659,19 +660,35 @@ class CentralAdmin:
         return self._rows(query.limit(_limit(limit)).offset(offset))
 
     def list_pending(
-        self, charge_box_id: str | None = None, *, include_taken: bool = False
+        self, charge_box_id: str | None = None, *, state: str | None = None,
+        include_taken: bool = False,
     ) -> list[dict[str, Any]]:
+        """Queued commands with the state a reader sees now (leases and expiry applied).
+
+        ``state`` picks one state; without it, those still to be delivered (``queued`` and
+        ``sending``), or every one with ``include_taken``."""
+        now = self.clock()
         query = select(PendingCommand).order_by(PendingCommand.id)
         if charge_box_id:
             query = query.where(PendingCommand.charge_box_id == charge_box_id)
-        if not include_taken:
-            query = query.where(PendingCommand.taken_at.is_(None))
-        return self._rows(query)
+        if state:
+            query = query.where(state_condition(state, now))
+        elif not include_taken:
+            query = query.where(state_condition(QUEUED, now) | state_condition(SENDING, now))
+
+        def work(session: Session) -> list[dict[str, Any]]:
+            return [{**to_dict(r), "state": state_now(r, now)}
+                    for r in session.execute(query).scalars()]
+
+        return self.store.read(work)
 
     def cancel_pending(self, pending_id: int) -> None:
+        """Remove a command that is not being delivered and was not delivered."""
+        now = self.clock()
+
         def work(session: Session) -> None:
             row = session.get(PendingCommand, pending_id)
-            if row is None or row.taken_at is not None:
+            if row is None or state_now(row, now) not in (QUEUED, EXPIRED):
                 raise NotFound(f"no queued command {pending_id}")
             session.delete(row)
 

@@ -39,6 +39,7 @@ from ocpp_soap.soap.versions import CHARGEPOINT
 
 from . import openapi
 from .commander import CommandFailed
+from .commands import PENDING_STATES
 from .errors import Conflict, NotFound, StorageUnavailable
 from .fieldlimits import FieldTooLong
 from .storage.outage import OUTAGE_TEXT
@@ -236,6 +237,7 @@ class ApiApp:
             _R("/chargeboxes/<box>/connectors", endpoint="box_connectors", methods=["GET"]),
             _R("/chargeboxes/<box>/events", endpoint="box_events", methods=["GET"]),
             _R("/chargeboxes/<box>/operations/<operation>", endpoint="call", methods=["POST"]),
+            _R("/chargeboxes/<box>/pending", endpoint="box_pending", methods=["GET"]),
             _R("/idtags", endpoint="list_tags", methods=["GET"]),
             _R("/idtags", endpoint="add_tag", methods=["POST"]),
             _R("/idtags/<tag>", endpoint="get_tag", methods=["GET"]),
@@ -489,7 +491,18 @@ class ApiApp:
 
     def on_list_pending(self, request: Request) -> Response:
         q = Query(request.args)
-        return _items(self.admin.list_pending(q.str("chargebox"),
+        return self._pending(q, q.str("chargebox"))
+
+    def on_box_pending(self, request: Request, box: str) -> Response:
+        self.admin.get_chargebox(box)  # 404 for an unknown box
+        return self._pending(Query(request.args), box)
+
+    def _pending(self, q: Query, box: str | None) -> Response:
+        state = q.str("state")
+        if state is not None and state not in PENDING_STATES:
+            raise ApiError(400, f"state must be one of {', '.join(PENDING_STATES)}",
+                           field="state")
+        return _items(self.admin.list_pending(box, state=state,
                                               include_taken=bool(q.bool("include_taken"))))
 
     def on_cancel_pending(self, request: Request, pending: str) -> Response:
@@ -502,7 +515,9 @@ class ApiApp:
 
     # -- commands ------------------------------------------------------------------------------
     def on_call(self, request: Request, box: str, operation: str) -> Response:
-        queue = bool(Query(request.args).bool("queue"))
+        q = Query(request.args)
+        queue = bool(q.bool("queue"))
+        expires_at = q.time("expiresAt")
         known = openapi.chargepoint_operations()
         if operation not in known:
             raise ApiError(404, f"unknown operation {operation!r} (known: {', '.join(known)})")
@@ -513,7 +528,8 @@ class ApiApp:
                                 f" {operation}")
         payload = self.body(request, empty_ok=True)
         try:
-            result = self.app.commander.send(box, operation, payload, queue_if_unreachable=queue)
+            result = self.app.commander.send(box, operation, payload, queue_if_unreachable=queue,
+                                             expires_at=expires_at)
         except CommandFailed as exc:
             status = {"timeout": 504, "refused": 409}.get(exc.kind, 502)
             raise ApiError(status, str(exc), kind=exc.kind) from None

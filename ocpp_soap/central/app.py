@@ -26,6 +26,7 @@ from ocpp_soap.soap.spyne_app import build_application
 from ocpp_soap.soap.versions import CENTRAL, VERSIONS
 
 from .commander import Commander
+from .commands import QUEUED, state_condition
 from .domain import CentralSystem
 from .envelopelog import EnvelopeLogWriter
 from .errors import ProtocolViolation, SecurityError, StorageUnavailable
@@ -221,9 +222,11 @@ class CentralApp:
             log.exception("pending-command check failed for %s", charge_box_id)
 
     def _boxes_with_pending(self) -> set[str]:
+        now = self.central.clock()
+
         def work(session) -> set[str]:
             rows = session.execute(
-                select(PendingCommand.charge_box_id).where(PendingCommand.taken_at.is_(None))
+                select(PendingCommand.charge_box_id).where(state_condition(QUEUED, now))
                 .distinct())
             return {r[0] for r in rows}
 

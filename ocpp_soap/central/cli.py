@@ -270,6 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="if the box cannot be reached, queue the command for its next message")
     c.add_argument("--timeout", type=float, metavar="S",
                    help="seconds to wait for the answer (default: command_timeout setting)")
+    c.add_argument("--expires", metavar="ISO",
+                   help="with --queue: the queued command is dropped unsent after this time "
+                        "(default: pending_expiry setting, 24 h)")
+
+    # pending --------------------------------------------------------------------------------
+    from .commands import PENDING_STATES
+
+    q = sub.add_parser("pending", help="list queued commands and their states")
+    _common(q)
+    q.add_argument("--chargebox", metavar="ID")
+    q.add_argument("--state", choices=PENDING_STATES,
+                   help="only this state (default: queued and sending)")
+    q.add_argument("--all", action="store_true", help="every state")
     return p
 
 
@@ -349,6 +362,9 @@ TAG_COLUMNS = (("id_tag", "TAG"), ("status", "STATUS"), ("expiry_date", "EXPIRES
 EVENT_COLUMNS = (("at", "AT"), ("kind", "KIND"), ("message", "MESSAGE"),
                  ("source_ip", "SOURCE"), ("old_address", "OLD"), ("new_address", "NEW"),
                  ("detail", "DETAIL"))
+PENDING_COLUMNS = (("id", "ID"), ("charge_box_id", "CHARGE BOX"), ("operation", "OPERATION"),
+                   ("state", "STATE"), ("created_at", "QUEUED AT"), ("expires_at", "EXPIRES"),
+                   ("attempts", "ATTEMPTS"), ("finished_at", "FINISHED"))
 TX_COLUMNS = (("id", "ID"), ("charge_box_id", "CHARGE BOX"), ("connector_id", "CONN"),
               ("id_tag", "TAG"), ("start_timestamp", "STARTED"), ("meter_start", "METER START"),
               ("stop_timestamp", "STOPPED"), ("meter_stop", "METER STOP"),
@@ -617,6 +633,13 @@ def cmd_user(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pending(args: argparse.Namespace) -> int:
+    rows = _central(args).admin.list_pending(args.chargebox, state=args.state,
+                                             include_taken=args.all)
+    _print_rows(args, rows, PENDING_COLUMNS, "no queued commands")
+    return EXIT_OK
+
+
 def parse_fields(pairs: Sequence[str], data: str | None = None) -> dict[str, Any]:
     """``--data`` JSON, then ``a=b`` (string; the schema converts it), ``a.b=c`` (nested) and
     ``a:=JSON`` (a raw JSON value) on top."""
@@ -657,6 +680,17 @@ def cmd_call(args: argparse.Namespace) -> int:
     from .commander import CommandFailed, check_command
 
     payload = parse_fields(args.fields, args.data)
+    expires_at = None
+    if args.expires is not None:
+        if not args.queue:
+            raise CliError("--expires needs --queue")
+        from .timeutil import parse_time
+
+        try:
+            expires_at = parse_time(args.expires)
+        except ValueError:
+            raise CliError(f"--expires: expected an ISO 8601 date-time, got {args.expires!r}") \
+                from None
     settings = _settings(args)
     try:
         app = CentralApp(settings, ServeOptions())
@@ -667,7 +701,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         box = app.central.admin.get_chargebox(args.charge_box_id)
         check_command(box.get("ocpp_version") or "1.6", args.operation, payload)
         result = app.commander.send(args.charge_box_id, args.operation, payload,
-                                    queue_if_unreachable=args.queue, timeout=args.timeout)
+                                    queue_if_unreachable=args.queue, timeout=args.timeout,
+                                    expires_at=expires_at)
     except NotFound as exc:
         raise CliError(str(exc)) from None
     except PayloadError as exc:
@@ -691,7 +726,8 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "chargebox": cmd_chargebox, "tag": cmd_tag,
-            "transactions": cmd_transactions, "call": cmd_call, "user": cmd_user}
+            "transactions": cmd_transactions, "call": cmd_call, "user": cmd_user,
+            "pending": cmd_pending}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ocpp_soap.messages.payload import PayloadError, request_payload
@@ -25,6 +26,7 @@ from ocpp_soap.soap.logsafe import clean
 from ocpp_soap.soap.versions import CHARGEPOINT
 
 from .addressguard import AddressRefused
+from .commands import FAILED, SENT
 from .cphttp import chargepoint_session
 from .domain import CentralSystem
 from .errors import Conflict, NoEndpoint, NotFound
@@ -87,12 +89,14 @@ class Commander:
         self.session = chargepoint_session(central.guard, central.settings)
 
     def send(self, charge_box_id: str, operation: str, payload: dict[str, Any] | None = None, *,
-             queue_if_unreachable: bool = False, timeout: float | None = None) -> CommandResult:
+             queue_if_unreachable: bool = False, timeout: float | None = None,
+             expires_at: datetime | None = None) -> CommandResult:
         """Check, send and log one command.
 
         Raises NotFound (unknown box), Conflict (not Accepted / no endpoint), PayloadError (bad
         fields) or CommandFailed; with ``queue_if_unreachable`` an unreachable or timed-out box
-        gets the command queued for its next message instead.
+        gets the command queued for its next message instead, until ``expires_at`` (default:
+        the ``pending_expiry`` setting).
         """
         try:
             target = self.central.command_target(charge_box_id, operation)
@@ -105,7 +109,7 @@ class Commander:
             version = info.get("ocpp_version") or "1.6"
             checked = request_payload(version, CHARGEPOINT, operation, payload or {})
             return self._queue(charge_box_id, operation, checked, None, version,
-                               "no endpoint known yet")
+                               "no endpoint known yet", expires_at)
         version = target.version or "1.6"
         payload = dict(payload or {})
         reservation = None
@@ -127,7 +131,7 @@ class Commander:
                 self.central.admin.set_reservation_status(reservation, "Failed")
             if queue_if_unreachable and exc.kind in ("timeout", "unreachable"):
                 return self._queue(charge_box_id, operation, checked, target.endpoint, version,
-                                   str(exc))
+                                   str(exc), expires_at)
             raise
 
     def _record_reservation(self, operation: str, request: dict[str, Any],
@@ -146,8 +150,10 @@ class Commander:
             pass  # a reservation the operator numbered himself and we never stored
 
     def _queue(self, charge_box_id: str, operation: str, payload: dict[str, Any],
-               endpoint: str | None, version: str, why: str) -> CommandResult:
-        pending = self.central.queue_command(charge_box_id, operation, _jsonable(payload))
+               endpoint: str | None, version: str, why: str,
+               expires_at: datetime | None = None) -> CommandResult:
+        pending = self.central.queue_command(charge_box_id, operation, _jsonable(payload),
+                                             expires_at=expires_at)
         log.info("%s %s queued (#%d): %s", clean(charge_box_id), operation, pending, clean(why, 300))
         if self.on_queued is not None:
             self.on_queued(charge_box_id)
@@ -232,11 +238,15 @@ class Commander:
                          name=f"wakeup-{charge_box_id}").start()
 
     def _flush(self, charge_box_id: str) -> None:
-        """Send the box's queued commands in order; at the first that cannot go (box not
-        Accepted, no or a refused address, unreachable), it and the rest go back to the queue."""
+        """Deliver the box's waiting commands one at a time, oldest first, each under a lease
+        (``claim_pending``): ``sent`` or ``failed`` once the box answered. A command not for the
+        box's state (RemoteStart to a Pending box) waits and the others go; when the box cannot
+        take commands now (not Accepted, no or a refused address, unreachable) the command goes
+        back to the queue. A worker that dies mid-delivery leaves its lease to run out, and the
+        command is sent again on a later message (by any worker of any instance)."""
+        kept: list[int] = []
         try:
-            claimed = self.central.take_pending(charge_box_id)
-            for n, cmd in enumerate(claimed):
+            while (cmd := self.central.claim_pending(charge_box_id, exclude=kept)) is not None:
                 try:
                     try:
                         target = self.central.command_target(charge_box_id, cmd.operation)
@@ -248,22 +258,27 @@ class Commander:
                         log.info("%s: queued %s kept: %s", clean(charge_box_id), cmd.operation,
                                  exc)
                         self.central.release_pending(cmd.id)
+                        kept.append(cmd.id)
                         continue
                     version = target.version or "1.6"
                     payload = request_payload(version, CHARGEPOINT, cmd.operation, cmd.payload)
                     self._send(charge_box_id, target.endpoint, version, cmd.operation, payload,
                                pending_id=cmd.id, called=target.called_address)
-                    continue
                 except CommandFailed as exc:
                     if exc.kind not in ("timeout", "unreachable", "refused", "certificate"):
-                        continue  # answered (a fault or garbage): delivered, logged
+                        self.central.finish_pending(cmd, FAILED)  # answered: delivered, logged
+                        continue
                 except (Conflict, NotFound) as exc:  # Rejected/Pending or no address: never called
                     log.info("%s: queued commands wait: %s", clean(charge_box_id), exc)
                 except Exception:
                     log.exception("%s: pending %s failed", clean(charge_box_id), cmd.operation)
-                for rest in claimed[n:]:
-                    self.central.release_pending(rest.id)
+                else:
+                    self.central.finish_pending(cmd, SENT)
+                    continue
+                self.central.release_pending(cmd.id)
                 break
+        except Exception:
+            log.exception("%s: queued commands not delivered", clean(charge_box_id))
         finally:
             with self._lock:
                 self._wakeups.discard(charge_box_id)
@@ -271,8 +286,6 @@ class Commander:
 
 def _jsonable(value: Any) -> Any:
     """Datetimes as ISO strings, so payloads fit the JSON columns of the command log."""
-    from datetime import datetime
-
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -6,31 +6,71 @@ every face (API, CLI, the wake-up rule after an incoming message) records the sa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, true, update
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, NoEndpoint, NotFound
 from .settings import CentralSettings
 from .storage.models import ChargeBox, CommandLog, EnvelopeLog, PendingCommand
 from .storage.store import Store
-from .timeutil import as_utc
+from .timeutil import as_utc, parse_time
+
+log = logging.getLogger("ocpp_soap.central")
 
 OUTCOMES = ("reply", "fault", "timeout", "error")
 
-#: Is anything queued for a box? Built once; it runs on every Heartbeat.
-HAS_PENDING = (
-    select(PendingCommand.__table__.c.id)
-    .where(
-        PendingCommand.__table__.c.charge_box_id == bindparam("box_id"),
-        PendingCommand.__table__.c.taken_at.is_(None),
-    )
-    .limit(1)
-)
+#: A queued command's states (see ``PendingCommand``).
+QUEUED, SENDING, SENT, FAILED, EXPIRED = "queued", "sending", "sent", "failed", "expired"
+PENDING_STATES = (QUEUED, SENDING, SENT, FAILED, EXPIRED)
+
+_P = PendingCommand.__table__.c
+
+
+def _not_expired(now: Any) -> Any:
+    return _P.expires_at.is_(None) | (_P.expires_at > now)
+
+
+def _deliverable(now: Any) -> Any:
+    """Waiting to be sent: queued, or taken by a worker whose lease ran out (it died)."""
+    return ((_P.state == QUEUED) | ((_P.state == SENDING) & (_P.lease_until <= now))) \
+        & _not_expired(now)
+
+
+def state_condition(state: str, now: datetime) -> Any:
+    """SQL for "is in ``state`` now": what a reader sees, leases and expiry applied."""
+    if state == QUEUED:
+        return _deliverable(now)
+    if state == SENDING:
+        return (_P.state == SENDING) & (_P.lease_until > now)
+    if state == EXPIRED:
+        return (_P.state == EXPIRED) | (
+            ((_P.state == QUEUED) | ((_P.state == SENDING) & (_P.lease_until <= now)))
+            & (_P.expires_at <= now))
+    if state in (SENT, FAILED):
+        return _P.state == state
+    raise ValueError(f"state must be one of {', '.join(PENDING_STATES)}, not {state!r}")
+
+
+def state_now(row: PendingCommand, now: datetime) -> str:
+    """The state a reader sees (the stored one, with leases and expiry applied)."""
+    state = row.state
+    if state == SENDING and row.lease_until is not None and as_utc(row.lease_until) > now:
+        return SENDING
+    if state in (QUEUED, SENDING):
+        expires = as_utc(row.expires_at)
+        return EXPIRED if expires is not None and expires <= now else QUEUED
+    return state
+
+
+#: Is anything waiting for a box? Built once; it runs on every Heartbeat.
+HAS_PENDING = select(_P.id).where(_P.charge_box_id == bindparam("box_id"),
+                                  _deliverable(bindparam("now"))).limit(1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +83,8 @@ class QueuedCommand:
     payload: dict[str, Any]
     created_at: datetime
     expires_at: datetime | None
+    #: Which delivery attempt this is (1 for the first; more after a lease ran out).
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -110,9 +152,18 @@ class Outbound:
         payload: dict[str, Any],
         *,
         ttl_seconds: float | None = None,
+        expires_at: datetime | str | None = None,
     ) -> int:
-        """Queue ``operation`` for the box's next message; returns the queue entry's id."""
+        """Queue ``operation`` for the box's next message; returns the queue entry's id.
+
+        It expires at ``expires_at``, else after ``ttl_seconds``, else after the setting
+        ``pending_expiry`` (24 h); an expired command is never sent."""
         now = self.clock()
+        if expires_at is not None:
+            expires = parse_time(expires_at)
+        else:
+            ttl = self.settings.pending_expiry if ttl_seconds is None else ttl_seconds
+            expires = now + timedelta(seconds=ttl)
 
         def work(session: Session) -> int:
             if session.get(ChargeBox, charge_box_id) is None:
@@ -122,7 +173,9 @@ class Outbound:
                 operation=operation,
                 payload=payload,
                 created_at=now,
-                expires_at=None if ttl_seconds is None else now + timedelta(seconds=ttl_seconds),
+                expires_at=expires,
+                state=QUEUED,
+                attempts=0,
             )
             session.add(row)
             session.flush()
@@ -130,47 +183,82 @@ class Outbound:
 
         return self.store.write(work)
 
-    def take_pending(self, charge_box_id: str) -> list[QueuedCommand]:
-        """Claim the box's queued commands, oldest first. Each is handed out once, even with
-        several workers (write lock on SQLite, SKIP LOCKED on PostgreSQL); expired ones stay
-        unclaimed for the operator to see."""
+    def pending_lease(self) -> timedelta:
+        """How long a worker holds a command it delivers: longer than any delivery can take."""
+        return timedelta(seconds=max(self.settings.pending_lease,
+                                     self.settings.command_timeout + 5))
+
+    def claim_pending(self, charge_box_id: str,
+                      exclude: Collection[int] = ()) -> QueuedCommand | None:
+        """Take the box's oldest waiting command for delivery (``sending``, under a lease), or
+        None: nothing waits, or another worker is delivering one to this box now (one delivery
+        in flight per box, across workers and instances). Queued commands past their expiry
+        become ``expired`` here and are never sent; ``exclude``: ids this caller put back and
+        passes over (a command that waits for the box's state)."""
+        now = self.clock()
+        lease = self.pending_lease()
+
+        def work(session: Session) -> QueuedCommand | None:
+            # Claims for one box take turns: the box's row lock (PostgreSQL; SQLite: the
+            # write lock), so two workers never both see "nothing in flight".
+            session.execute(select(ChargeBox.charge_box_id)
+                            .where(ChargeBox.charge_box_id == charge_box_id).with_for_update())
+            session.execute(
+                update(PendingCommand)
+                .where(_P.charge_box_id == charge_box_id,
+                       (_P.state == QUEUED) | ((_P.state == SENDING) & (_P.lease_until <= now)),
+                       _P.expires_at <= now)
+                .values(state=EXPIRED, finished_at=now, lease_until=None))
+            busy = session.execute(select(_P.id).where(
+                _P.charge_box_id == charge_box_id, _P.state == SENDING,
+                _P.lease_until > now).limit(1)).first()
+            if busy is not None:
+                return None
+            row = session.execute(
+                select(PendingCommand)
+                .where(_P.charge_box_id == charge_box_id, _deliverable(now),
+                       _P.id.not_in(list(exclude)) if exclude else true())
+                .order_by(_P.id).limit(1)
+            ).scalars().first()
+            if row is None:
+                return None
+            if row.state == SENDING:
+                log.warning("%s: queued command #%d was not finished by the worker that took "
+                            "it (lease over); sending it again", charge_box_id, row.id)
+            row.state, row.lease_until, row.taken_at = SENDING, now + lease, now
+            row.attempts = (row.attempts or 0) + 1
+            return QueuedCommand(row.id, row.charge_box_id, row.operation, row.payload or {},
+                                 row.created_at, row.expires_at, row.attempts)
+
+        return self.store.write(work)
+
+    def finish_pending(self, command: QueuedCommand, state: str) -> bool:
+        """Record the end of a delivery (``sent`` or ``failed``); False when the lease was lost
+        meanwhile (another worker took the command again)."""
+        if state not in (SENT, FAILED):
+            raise ValueError("a delivery ends sent or failed")
         now = self.clock()
 
-        def work(session: Session) -> list[QueuedCommand]:
-            rows = (
-                session.execute(
-                    select(PendingCommand)
-                    .where(
-                        PendingCommand.charge_box_id == charge_box_id,
-                        PendingCommand.taken_at.is_(None),
-                        (PendingCommand.expires_at.is_(None)) | (PendingCommand.expires_at > now),
-                    )
-                    .order_by(PendingCommand.id)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
-            )
-            for row in rows:
-                row.taken_at = now
-            return [
-                QueuedCommand(
-                    r.id, r.charge_box_id, r.operation, r.payload or {}, r.created_at, r.expires_at
-                )
-                for r in rows
-            ]
+        def work(session: Session) -> bool:
+            changed = session.execute(
+                update(PendingCommand)
+                .where(_P.id == command.id, _P.state == SENDING,
+                       _P.attempts == command.attempt)
+                .values(state=state, finished_at=now, lease_until=None))
+            return changed.rowcount == 1
 
         return self.store.write(work)
 
     def release_pending(self, pending_id: int) -> None:
-        """Put a claimed command back in the queue (delivery failed; the box will talk again).
-        It keeps its place: the queue is ordered by id."""
+        """Put a command being delivered back in the queue (the box could not be reached; it
+        will talk again). It keeps its place: the queue is ordered by id."""
 
         def work(session: Session) -> None:
             row = session.get(PendingCommand, pending_id)
             if row is None:
                 raise NotFound(f"no queued command {pending_id}")
-            row.taken_at = None
+            if row.state == SENDING:
+                row.state, row.lease_until = QUEUED, None
 
         self.store.write(work)
 

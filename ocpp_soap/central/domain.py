@@ -327,8 +327,8 @@ class CentralSystem(Outbound, TrustGate):
                 return False
             extra = getattr(ctx, "extra", None)
             if extra is not None:
-                extra["has_pending"] = cur.first(has_pending,
-                                                 {"box_id": ctx.charge_box_id}) is not None
+                extra["has_pending"] = cur.first(has_pending, {
+                    "box_id": ctx.charge_box_id, "now": self.clock()}) is not None
             return True
 
         return fast.read(read)
@@ -488,7 +488,8 @@ class CentralSystem(Outbound, TrustGate):
         left in ``ctx.extra["has_pending"]`` for the glue that sends them."""
         extra = getattr(ctx, "extra", None)
         if extra is not None:
-            found = session.execute(HAS_PENDING, {"box_id": ctx.charge_box_id}).first()
+            found = session.execute(HAS_PENDING, {"box_id": ctx.charge_box_id,
+                                                  "now": self.clock()}).first()
             extra["has_pending"] = found is not None
 
     def authorize(self, ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:

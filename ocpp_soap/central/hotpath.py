@@ -269,5 +269,5 @@ def stop_transaction(cs: CentralSystem, ctx: CallContextLike, payload: dict[str,
 def _note_pending(cs: CentralSystem, cur: Cursor, ctx: CallContextLike) -> None:
     extra = getattr(ctx, "extra", None)
     if extra is not None:
-        extra["has_pending"] = cur.first(cs.fast(HAS_PENDING),
-                                         {"box_id": ctx.charge_box_id}) is not None
+        extra["has_pending"] = cur.first(cs.fast(HAS_PENDING), {
+            "box_id": ctx.charge_box_id, "now": cs.clock()}) is not None

@@ -22,6 +22,7 @@ from ocpp_soap.soap.versions import CHARGEPOINT, VERSIONS
 
 from .admin import REGISTRATION_STATUSES
 from .closing import STOP_REASONS
+from .commands import PENDING_STATES
 from .idtags import STORED_STATUSES
 from .storage import models
 from .storage.types import JSONPayload, UTCDateTime
@@ -389,6 +390,12 @@ _NO_CONTENT = {"204": {"description": "Done"}}
 
 def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
     box = [_pref("boxId")]
+    pending_filters = [
+        _q("state", {"type": "string", "enum": list(PENDING_STATES)},
+           "Only this state (queued → sending → sent | failed | expired); default: queued and"
+           " sending"),
+        _q("include_taken", {"type": "boolean", "default": False}, "Every state"),
+    ]
     tag = [_pref("idTag")]
     window = [_pref("chargebox"), _pref("since"), _pref("until"), _pref("limit"), _pref("offset")]
     paths: dict[str, Any] = {
@@ -442,6 +449,11 @@ def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
             "get": _op("listBoxConnectors", "chargeboxes", "The box's connector status",
                        {"200": _json(_list_of("ConnectorStatus"), "Connectors")}, params=box,
                        errors=("404",)),
+        },
+        "/chargeboxes/{id}/pending": {
+            "get": _op("listBoxPending", "commands", "The box's queued commands",
+                       {"200": _json(_list_of("PendingCommand"), "Queued commands")},
+                       params=[*box, *pending_filters], errors=("400", "404")),
         },
         "/idtags": {
             "get": _op("listIdTags", "idtags", "List id tags",
@@ -524,9 +536,7 @@ def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
         "/pending": {
             "get": _op("listPending", "commands", "Commands waiting for their box to talk to us",
                        {"200": _json(_list_of("PendingCommand"), "Queued commands")},
-                       params=[_pref("chargebox"),
-                               _q("include_taken", {"type": "boolean", "default": False},
-                                  "Also those already handed out")]),
+                       params=[_pref("chargebox"), *pending_filters], errors=("400",)),
         },
         "/pending/{id}": {
             "delete": _op("cancelPending", "commands", "Cancel a queued command", _NO_CONTENT,
@@ -545,7 +555,9 @@ def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
                                                 " waits for its next message (only with"
                                                 " queue=true)")},
                   params=[*box, _q("queue", {"type": "boolean", "default": False},
-                                   "Queue the command when the box cannot be reached now")],
+                                   "Queue the command when the box cannot be reached now"),
+                          _q("expiresAt", _TIME, "With queue=true: drop the queued command"
+                                                 " unsent after this time (default 24 h)")],
                   body=request, errors=("404", "409", "413", "422", "502", "504")),
             "description": (f"The body holds the fields of {name}.req under their OCPP names; "
                             "the reply's fields come back as JSON (date-times ISO 8601)."),

@@ -74,6 +74,11 @@ class CentralSettings:
     #: Seconds a request may wait for the database (locks, retries) before the charger gets the
     #: storage-outage fault; the worker timeout is kept above it.
     storage_wait: float = 15.0
+    #: Seconds a queued command lives before it expires unsent (per command: ``--expires``).
+    pending_expiry: float = 86400.0
+    #: Seconds a worker holds a queued command it delivers; after that (the worker died) the
+    #: command is queued again. Never shorter than ``command_timeout`` + 5.
+    pending_lease: float = 90.0
 
     def __post_init__(self) -> None:
         if self.unknown_chargebox not in UNKNOWN_CHARGEBOX_POLICIES:

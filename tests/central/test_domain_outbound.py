@@ -18,26 +18,83 @@ def central(tmp_path):
     return c
 
 
+def _deliver_all(central) -> list:
+    """Claim and finish as sent, one at a time, as the commander does."""
+    done = []
+    while (cmd := central.claim_pending("CB1")) is not None:
+        assert central.finish_pending(cmd, "sent")
+        done.append(cmd)
+    return done
+
+
 def test_pending_commands_in_order_and_once(central):
     when = datetime(2024, 5, 1, tzinfo=UTC)
     a = central.queue_command("CB1", "Reset", {"type": "Soft"})
     b = central.queue_command(
         "CB1", "UpdateFirmware", {"location": "http://x/fw", "retrieveDate": when}
     )
-    assert [p["id"] for p in central.admin.list_pending("CB1")] == [a, b]
+    assert [(p["id"], p["state"]) for p in central.admin.list_pending("CB1")] == [
+        (a, "queued"), (b, "queued")]
     central.heartbeat(Ctx(from_address="http://10.0.0.5:8082/"), {})
-    taken = central.take_pending("CB1")
-    assert [(t.id, t.operation) for t in taken] == [(a, "Reset"), (b, "UpdateFirmware")]
-    assert taken[1].payload == {"location": "http://x/fw", "retrieveDate": when}
-    assert central.take_pending("CB1") == []
+    first = central.claim_pending("CB1")
+    assert (first.id, first.operation, first.attempt) == (a, "Reset", 1)
+    # One delivery in flight per box: the next waits until the first is finished.
+    assert central.claim_pending("CB1") is None
+    assert [p["state"] for p in central.admin.list_pending("CB1")] == ["sending", "queued"]
+    assert central.finish_pending(first, "sent")
+    second = central.claim_pending("CB1")
+    assert (second.id, second.operation) == (b, "UpdateFirmware")
+    assert second.payload == {"location": "http://x/fw", "retrieveDate": when}
+    assert central.finish_pending(second, "failed")
+    assert central.claim_pending("CB1") is None
     assert central.admin.list_pending("CB1") == []
-    assert len(central.admin.list_pending("CB1", include_taken=True)) == 2
+    assert [p["state"] for p in central.admin.list_pending("CB1", include_taken=True)] == [
+        "sent", "failed"]
+    assert [p["id"] for p in central.admin.list_pending(state="sent")] == [a]
+    assert [p["id"] for p in central.admin.list_pending("CB1", state="failed")] == [b]
 
 
 def test_expired_pending_commands_not_sent(central):
-    central.queue_command("CB1", "Reset", {"type": "Hard"}, ttl_seconds=-1)
+    gone = central.queue_command("CB1", "Reset", {"type": "Hard"}, ttl_seconds=-1)
     keep = central.queue_command("CB1", "Reset", {"type": "Soft"}, ttl_seconds=3600)
-    assert [t.id for t in central.take_pending("CB1")] == [keep]
+    assert [p["state"] for p in central.admin.list_pending("CB1", include_taken=True)] == [
+        "expired", "queued"]
+    assert [c.id for c in _deliver_all(central)] == [keep]
+    (expired,) = central.admin.list_pending("CB1", state="expired")
+    assert expired["id"] == gone and expired["attempts"] == 0 and expired["taken_at"] is None
+
+
+def test_expiry_default_and_explicit(central):
+    now = central.clock()
+    a = central.queue_command("CB1", "Reset", {"type": "Soft"})
+    b = central.queue_command("CB1", "Reset", {"type": "Soft"},
+                              expires_at="2099-01-02T03:04:05Z")
+    rows = {p["id"]: p for p in central.admin.list_pending("CB1")}
+    default = datetime.fromisoformat(rows[a]["expires_at"]) - now
+    assert timedelta(hours=23, minutes=59) < default <= timedelta(hours=24)
+    assert rows[b]["expires_at"].startswith("2099-01-02T03:04:05")
+    with pytest.raises(ValueError):
+        central.queue_command("CB1", "Reset", {}, expires_at="tomorrow")
+
+
+def test_lease_running_out_queues_the_command_again(central):
+    """A worker that took a command and died: after the lease it is delivered, once more."""
+    now = datetime.now(UTC)
+    central.clock = lambda: now
+    pid = central.queue_command("CB1", "Reset", {"type": "Soft"})
+    taken = central.claim_pending("CB1")
+    assert taken.id == pid  # ... and the worker is killed here: no finish, no release
+    lease = central.pending_lease()
+    central.clock = lambda: now + lease - timedelta(seconds=1)
+    assert central.claim_pending("CB1") is None  # still in flight
+    assert [p["state"] for p in central.admin.list_pending("CB1")] == ["sending"]
+    central.clock = lambda: now + lease + timedelta(seconds=1)
+    assert [p["state"] for p in central.admin.list_pending("CB1")] == ["queued"]
+    again = central.claim_pending("CB1")
+    assert (again.id, again.attempt) == (pid, 2)
+    assert not central.finish_pending(taken, "sent")  # the dead worker's lease is void
+    assert central.finish_pending(again, "sent")
+    assert central.claim_pending("CB1") is None
 
 
 def test_pending_for_unknown_box_and_cancel(central):
@@ -45,26 +102,39 @@ def test_pending_for_unknown_box_and_cancel(central):
         central.queue_command("NOPE", "Reset", {})
     pid = central.queue_command("CB1", "Reset", {"type": "Soft"})
     central.admin.cancel_pending(pid)
-    assert central.take_pending("CB1") == []
+    assert central.claim_pending("CB1") is None
     with pytest.raises(NotFound):
         central.admin.cancel_pending(pid)
+    sending = central.queue_command("CB1", "Reset", {"type": "Soft"})
+    central.claim_pending("CB1")
+    with pytest.raises(NotFound):  # being delivered: not cancelled
+        central.admin.cancel_pending(sending)
+    with pytest.raises(ValueError):
+        central.admin.list_pending(state="lost")
 
 
 def test_pending_taken_once_by_concurrent_takers(central):
     ids = [central.queue_command("CB1", "Reset", {"n": i}) for i in range(20)]
-    results: list[list[int]] = []
+    results: list[int] = []
     barrier = threading.Barrier(4)
 
     def take():
         barrier.wait()
-        results.append([t.id for t in central.take_pending("CB1")])
+        while True:
+            cmd = central.claim_pending("CB1")
+            if cmd is None:
+                if not central.admin.list_pending("CB1"):
+                    return
+                continue
+            results.append(cmd.id)
+            assert central.finish_pending(cmd, "sent")
 
     threads = [threading.Thread(target=take) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(i for r in results for i in r) == ids
+    assert sorted(results) == ids and len(results) == len(set(results))
 
 
 def test_record_command_outcomes(central):
@@ -137,9 +207,8 @@ def test_log_envelope_rejects_bad_direction(central):
 def test_released_pending_command_is_sent_again_in_order(central):
     a = central.queue_command("CB1", "Reset", {"type": "Soft"})
     b = central.queue_command("CB1", "ClearCache", {})
-    taken = central.take_pending("CB1")
-    central.release_pending(taken[0].id)
-    central.release_pending(taken[1].id)
-    assert [t.id for t in central.take_pending("CB1")] == [a, b]
+    taken = central.claim_pending("CB1")
+    central.release_pending(taken.id)
+    assert [c.id for c in _deliver_all(central)] == [a, b]
     with pytest.raises(NotFound):
         central.release_pending(12345)

@@ -147,3 +147,29 @@ def test_version_2_database_gets_the_trust_columns_and_events(tmp_path):
         assert conn.execute(text("SELECT charge_box_id, allow_from FROM charge_boxes")).all() \
             == [("OLD", None)]
     assert _versions(engine) == [2, 3]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_pending_leases_step_on_a_version_4_database(tmp_path, request, backend):
+    """Step 5 adds states and leases; commands handed out under version 4 count as sent."""
+    url = _url(tmp_path) if backend == "sqlite" else request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    migrate(engine, MIGRATIONS[:4])
+    with engine.begin() as conn:  # version 4's pending_commands, with one queued, one taken
+        conn.execute(text("DROP INDEX ix_pending_box_state"))
+        for column in ("state", "lease_until", "finished_at", "attempts"):
+            conn.execute(text(f"ALTER TABLE pending_commands DROP COLUMN {column}"))
+        conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
+                          " endpoint_override, created_at, updated_at) VALUES"
+                          " ('CB1', 'Accepted', false, '2024-01-01', '2024-01-01')"))
+        conn.execute(text("INSERT INTO pending_commands (charge_box_id, operation, created_at,"
+                          " taken_at) VALUES ('CB1', 'Reset', '2024-01-01', NULL),"
+                          " ('CB1', 'ClearCache', '2024-01-01', '2024-01-02')"))
+    assert migrate(engine) == MIGRATIONS[-1].version
+    with engine.connect() as conn:
+        states = conn.execute(text("SELECT operation, state, attempts FROM pending_commands"
+                                   " ORDER BY id")).all()
+    assert [tuple(r) for r in states] == [("Reset", "queued", 0), ("ClearCache", "sent", 0)]
+    assert "ix_pending_box_state" in {i["name"] for i in inspect(engine).get_indexes(
+        "pending_commands")}
+    engine.dispose()

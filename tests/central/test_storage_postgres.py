@@ -62,7 +62,7 @@ def test_migrate_concurrently_and_run_a_session(pg_url):
     )
     assert again["idTagInfo"]["status"] == "ConcurrentTx"
     central.queue_command("CB1", "Reset", {"type": "Soft"})
-    assert [c.operation for c in central.take_pending("CB1")] == ["Reset"]
+    assert central.claim_pending("CB1").operation == "Reset"
     tx = start["transactionId"]
     value = {"timestamp": T0, "sampledValue": [{"value": "5"}]}
     others = [c for c in centrals[1:]]

@@ -133,12 +133,32 @@ def _console_accounts(conn: Connection) -> None:
         model.__table__.create(conn, checkfirst=True)
 
 
+#: Columns added by version 5 (queued commands with leases, issue 12).
+V5_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("pending_commands", "state"),
+    ("pending_commands", "lease_until"),
+    ("pending_commands", "finished_at"),
+    ("pending_commands", "attempts"),
+)
+
+
+def _pending_leases(conn: Connection) -> None:
+    """Queued commands get states and leases; those handed out before count as sent."""
+    add_missing_columns(conn, V5_COLUMNS)
+    conn.execute(text("UPDATE pending_commands SET attempts = 0 WHERE attempts IS NULL"))
+    conn.execute(text("UPDATE pending_commands SET state = 'sent', finished_at = taken_at"
+                      " WHERE state IS NULL AND taken_at IS NOT NULL"))
+    conn.execute(text("UPDATE pending_commands SET state = 'queued' WHERE state IS NULL"))
+    add_missing_indexes(conn, (("pending_commands", "ix_pending_box_state"),))
+
+
 #: Ordered steps. Append, never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "reply address, tolerant values, closed transactions, case-folded tags", _v2),
     Migration(3, "charge box trust: allow_from, cert_fingerprint, box_events", _v3),
     Migration(4, "console accounts", _console_accounts),
+    Migration(5, "queued commands: states, leases, expiry", _pending_leases),
 )
 
 

@@ -301,10 +301,18 @@ class CommandLog(Base):
 
 
 class PendingCommand(Base):
-    """A command waiting for its box to talk to us (the OCPP-S wake-up rule)."""
+    """A command waiting for its box to talk to us (the OCPP-S wake-up rule).
+
+    ``state``: ``queued`` → ``sending`` (a worker holds it until ``lease_until``) → ``sent`` |
+    ``failed`` | ``expired``. A ``sending`` command whose lease ran out (its worker died) counts
+    as queued again; a queued one past ``expires_at`` is never sent.
+    """
 
     __tablename__ = "pending_commands"
-    __table_args__ = (Index("ix_pending_box_taken", "charge_box_id", "taken_at"),)
+    __table_args__ = (
+        Index("ix_pending_box_taken", "charge_box_id", "taken_at"),
+        Index("ix_pending_box_state", "charge_box_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     charge_box_id: Mapped[str] = mapped_column(
@@ -314,7 +322,12 @@ class PendingCommand(Base):
     payload: Mapped[Any] = mapped_column(JSONPayload, nullable=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
+    #: When a worker last took it for delivery.
     taken_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(Short, default="queued", server_default="queued")
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BoxEvent(Base):
