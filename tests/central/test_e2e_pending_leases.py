@@ -12,73 +12,15 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import requests
 
 from ocpp_soap.central.cli import main
 from ocpp_soap.central.storage.models import CommandLog, PendingCommand
-from ocpp_soap.soap.client import OcppClient
-from ocpp_soap.soap.httpserver import BackgroundServer
-from ocpp_soap.soap.server import OcppEndpoint
+from tests.central.peer_support import Box, gunicorn_workers
 from tests.central.test_e2e_support import GunicornCS, InProcessCS, rows
-from tests.conftest import free_port
-
-CS = "CentralSystemService"
-
-
-def _workers(master: int) -> list[int]:
-    """The gunicorn workers: processes whose parent is the master."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                found.append(int(entry.name))
-    return found
-
-
-class Box:
-    """A charge point: a SOAP endpoint answering ChangeAvailability, and a client to the CS."""
-
-    def __init__(self, cs_url: str, box: str = "CB1") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/ocpp/ChargePointService"
-        self.client = OcppClient("1.6", CS, box, cs_url, from_address=self.url, timeout=30)
-        self.deliveries: list[float] = []
-        self.arrived = threading.Event()
-        self.hold = threading.Event()
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self.server: BackgroundServer | None = None
-
-    def change_availability(self, ctx, payload):
-        self.deliveries.append(time.monotonic())
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        self.arrived.set()
-        self.hold.wait(60)
-        self.in_flight -= 1
-        return {"status": "Accepted"}
-
-    def listen(self) -> None:
-        self.server = BackgroundServer(OcppEndpoint(
-            "ChargePointService", {"ChangeAvailability": self.change_availability}),
-            port=self.port).start()
-
-    def heartbeat(self) -> None:
-        self.client.call("Heartbeat", {})
-
-    def stop(self) -> None:
-        self.hold.set()
-        if self.server is not None:
-            self.server.stop()
 
 
 def test_worker_killed_mid_delivery(tmp_path):
@@ -97,7 +39,7 @@ def test_worker_killed_mid_delivery(tmp_path):
             assert box.arrived.wait(20), "the queued command was not delivered"
             (pending,) = rows(url, PendingCommand)
             assert pending.state == "sending" and pending.attempts == 1
-            for pid in _workers(cs.proc.pid):  # the delivering worker among them
+            for pid in gunicorn_workers(cs.proc.pid):  # the delivering worker among them
                 os.kill(pid, signal.SIGKILL)
             killed_at = time.monotonic()
             box.hold.set()  # its answer now goes to a dead socket
