@@ -9,7 +9,14 @@ The load processes use the lean raw-socket client of ``bench/_loadgen.py`` (requ
 bytes), since they share the cores with the server; ``client_cpu_us`` is their CPU time (user and
 system, the loopback TCP work included) per request, so a reader can tell what the load took.
 
-Run: ``python bench/http.py [--duration 8] [--clients 3] [--json FILE]``.
+``--db`` picks the CS's database, once per value: ``sqlite`` (a file, the default), ``postgresql``
+(a private throw-away cluster started with ``ocpp_soap.central.pgcluster``, the tests' helper) or a
+PostgreSQL URL of a role that may create databases (each run gets a fresh database, dropped after).
+With several ``--db`` the CS's rows sit side by side; bare Spyne and lxml use no database and run
+once.
+
+Run: ``python bench/http.py [--duration 8] [--clients 3] [--db sqlite --db postgresql]
+[--json FILE]``.
 """
 
 from __future__ import annotations
@@ -218,45 +225,107 @@ def main(argv=None) -> int:
                     help="gunicorn threads per worker (>1: gthread workers, which keep connections "
                          "alive)")
     ap.add_argument("--only", help="comma-separated apps to run (project, spyne, lxml)")
+    ap.add_argument("--db", action="append", metavar="sqlite|postgresql|URL",
+                    help="the CS's database (repeat to compare; default sqlite)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
+    dbs = args.db or ["sqlite"]
     targets = [("project", "ocpp_soap.central.wsgi:create_app()", MIXES),
                ("spyne", "bench.apps:bare_spyne()", ["heartbeat"]),
                ("lxml", "bench.apps:lxml_floor()", ["heartbeat"])]
     if args.only:
         targets = [t for t in targets if t[0] in args.only.split(",")]
     rows = []
-    for name, target, mixes in targets:
-        for mix in mixes:
-            tmp = tempfile.mkdtemp(prefix="ocpp-http-")
-            port = free_port()
-            proc = start_server(target, port, f"sqlite:///{tmp}/cs.db", threads=args.threads)
-            try:
-                if name == "project":
-                    _register_tag(tmp)
-                full = load(port, mix, args.duration, args.clients)
-                rows.append({"app": name, "mix": mix, "load": "max", **full})
-                half = load(port, mix, args.duration, args.clients, rate=full["req_per_s"] / 2)
-                rows.append({"app": name, "mix": mix, "load": "50% of max", **half})
-            finally:
-                stop_server(proc)
+    with Databases(dbs) as databases:
+        for name, target, mixes in targets:
+            for db in dbs if name == "project" else dbs[:1]:
+                for mix in mixes:
+                    port = free_port()
+                    url = databases.fresh(db)
+                    proc = start_server(target, port, url, threads=args.threads)
+                    try:
+                        if name == "project":
+                            _register_tag(url)
+                        label = databases.label(db) if name == "project" else "-"
+                        full = load(port, mix, args.duration, args.clients)
+                        rows.append({"app": name, "db": label, "mix": mix, "load": "max",
+                                     **full})
+                        half = load(port, mix, args.duration, args.clients,
+                                    rate=full["req_per_s"] / 2)
+                        rows.append({"app": name, "db": label, "mix": mix,
+                                     "load": "50% of max", **half})
+                    finally:
+                        stop_server(proc)
     kind = (f"gthread workers x {args.threads} threads" if args.threads > 1
             else "sync workers (serve's prompt-close PromptSyncWorker)")
-    print(f"gunicorn, 2 {kind}, SQLite file; {args.clients} keep-alive load processes on "
+    print(f"gunicorn, 2 {kind}; {args.clients} keep-alive load processes on "
           f"the same machine ({os.cpu_count()} cores), {args.duration:g} s each\n")
-    print(table(rows, ["app", "mix", "load", "req_per_s", "p50_ms", "p95_ms", "p99_ms",
+    print(table(rows, ["app", "db", "mix", "load", "req_per_s", "p50_ms", "p95_ms", "p99_ms",
                        "errors", "requests", "client_cpu_us"]))
     write_json(args.json, {"machine": machine(), "duration_s": args.duration,
-                           "clients": args.clients, "rows": rows})
+                           "clients": args.clients, "databases": dbs, "rows": rows})
     return 0
 
 
-def _register_tag(tmp: str) -> None:
+class Databases:
+    """Fresh databases for each run: SQLite files, or databases on a PostgreSQL server (a given
+    URL, or a private cluster started here and removed at the end)."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        for kind in kinds:
+            if kind not in ("sqlite", "postgresql") and not kind.startswith("postgresql"):
+                raise SystemExit(f"--db: expected sqlite, postgresql or a PostgreSQL URL, "
+                                 f"not {kind!r}")
+        self.kinds = kinds
+        self.cluster = None
+        self.made: list[tuple[str, str]] = []
+
+    def __enter__(self) -> Databases:
+        if "postgresql" in self.kinds:
+            from ocpp_soap.central.pgcluster import PgCluster
+
+            self.cluster = PgCluster().start()
+        return self
+
+    def fresh(self, kind: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{tempfile.mkdtemp(prefix='ocpp-http-')}/cs.db"
+        from ocpp_soap.central.testing import fresh_postgres_database
+
+        admin = self.cluster.url if kind == "postgresql" else _driver_url(kind)
+        url = fresh_postgres_database(admin)
+        self.made.append((admin, url))
+        return url
+
+    def label(self, kind: str) -> str:
+        if kind == "sqlite":
+            return "sqlite"
+        return "postgresql (private cluster)" if kind == "postgresql" else "postgresql (URL)"
+
+    def __exit__(self, *exc: object) -> None:
+        from ocpp_soap.central.testing import drop_postgres_database
+
+        for admin, url in self.made:
+            try:
+                drop_postgres_database(admin, url)
+            except Exception as error:  # a figure already printed must not be lost to this
+                print(f"could not drop {url}: {error}", file=sys.stderr)
+        if self.cluster is not None:
+            self.cluster.destroy()
+
+
+def _driver_url(url: str) -> str:
+    """``postgresql://…`` names psycopg 3, the driver the project installs."""
+    return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith(
+        "postgresql://") else url
+
+
+def _register_tag(db_url: str) -> None:
     """The load's StartTransactions use one tag that may run many transactions at once."""
     from ocpp_soap.central.domain import CentralSystem
     from ocpp_soap.central.settings import CentralSettings
 
-    central = CentralSystem.open(CentralSettings(db_url=f"sqlite:///{tmp}/cs.db"))
+    central = CentralSystem.open(CentralSettings(db_url=db_url))
     central.admin.add_tag("LOADTAG", max_active_transactions=1_000_000)
     central.store.dispose()
 
