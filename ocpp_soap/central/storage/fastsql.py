@@ -168,6 +168,10 @@ class FastSQL:
                                                    and isinstance(exc, dbapi.Error)):
                     raise StorageUnavailable(f"cannot connect: {brief(exc)}") from exc
                 raise
+            if not self.sqlite:
+                # Reads need no transaction of their own, and a write unit begins one itself:
+                # no BEGIN and ROLLBACK round trips around every read.
+                conn.dbapi_connection.autocommit = True
             local.conn, local.pid, local.fresh = conn, os.getpid(), True
             local.busy_ms = self.busy_timeout_ms
         else:
@@ -190,7 +194,8 @@ class FastSQL:
             pass
 
     def read(self, fn: Callable[[Cursor], T]) -> T:
-        """Run ``fn`` outside a write transaction (SQLite WAL: sees the last commit).
+        """Run ``fn`` outside a write transaction (SQLite WAL: sees the last commit; PostgreSQL:
+        each statement on its own, in autocommit).
 
         A connection found broken is dropped; when it was one kept from earlier (the server
         restarted since) the read runs once more on a new one, else the outage is raised."""
@@ -203,8 +208,6 @@ class FastSQL:
                     return fn(Cursor(cursor))
                 finally:
                     cursor.close()
-                    if not self.sqlite:
-                        conn.rollback()  # end the implicit read transaction
             except Retry:
                 raise
             except Exception as exc:
@@ -236,6 +239,8 @@ class FastSQL:
                         if self.sqlite:
                             self._bound_busy_wait(cursor)
                             cursor.execute("BEGIN IMMEDIATE")
+                        else:
+                            cursor.execute("BEGIN")
                         result = fn(Cursor(cursor))
                         committing = True
                         conn.commit()
