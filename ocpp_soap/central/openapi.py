@@ -323,14 +323,17 @@ _ERRORS = {
     "405": ("MethodNotAllowed", "The path does not take this method"),
     "409": ("Conflict", "Exists already, or the box is not Accepted / has no endpoint known"),
     "413": ("TooLarge", "Request body too large"),
-    "422": ("Unprocessable", "A body field is missing, unknown or invalid (see `field`)"),
+    "422": ("Unprocessable", "A body field is missing, unknown, invalid or longer than it can be"
+                             " stored (see `field`)"),
     "502": ("BadGateway", "The charge box answered a SOAP fault or garbage, or cannot be reached"),
     "504": ("GatewayTimeout", "The charge box did not answer in time"),
+    "503": ("StorageOutage", "The database cannot be reached now (storage outage); try again"
+                             " after Retry-After seconds"),
 }
 
 
 def _errors(*codes: str) -> dict[str, Any]:
-    codes = ("400", "401", "403", "405", *codes)
+    codes = ("400", "401", "403", "405", "503", *codes)
     if "413" in codes:  # every operation with a body
         codes = (*codes, "415")
     return {c: {"$ref": f"#/components/responses/{_ERRORS[c][0]}"} for c in sorted(set(codes))}
@@ -573,8 +576,9 @@ def _components(ocpp: dict[str, Any]) -> dict[str, Any]:
             "field": {"type": "string", "description": "The body field or query parameter at"
                                                        " fault (400, 422)"},
             "kind": {"type": "string", "enum": ["fault", "bad_reply", "unreachable", "timeout",
-                                                "certificate", "refused"],
-                     "description": "How a command failed (409 refused address, 502, 504)"},
+                                                "certificate", "refused", "storage"],
+                     "description": "How a command failed (409 refused address, 502, 504), or"
+                                    " storage (503)"},
         }},
         "Queued": {"type": "object", "required": ["pending_id", "charge_box_id", "operation"],
                    "properties": {"pending_id": {"type": "integer"},

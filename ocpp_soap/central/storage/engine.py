@@ -26,8 +26,10 @@ from sqlalchemy.pool import NullPool
 
 #: Execution option naming how a SQLite transaction begins ("DEFERRED" or "IMMEDIATE").
 BEGIN_OPTION = "ocpp_sqlite_begin"
-#: Seconds to wait for a PostgreSQL server to accept a connection (unless the URL says).
-CONNECT_TIMEOUT_S = 5
+#: libpq settings for PostgreSQL connections (unless the URL says): wait at most 5 s for the
+#: server to accept, and find a dead connection within seconds, not the OS's two hours.
+PG_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5,
+                   "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 10_000}
 
 
 _budget = threading.local()
@@ -84,9 +86,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False,
             "timeout": busy_timeout_ms / 1000,
         }
     else:
-        # A server that does not answer must not hold a request past the worker's timeout.
-        if "connect_timeout" not in parsed.query:
-            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        # A server that does not answer, or a connection whose peer vanished without a word,
+        # must not hold a request past the worker's timeout (libpq parameters; the URL wins).
+        kwargs["connect_args"] = {k: v for k, v in PG_CONNECT_ARGS.items()
+                                  if k not in parsed.query}
         if pooled:
             # A pooled connection kept from before a restart is replaced at checkout.
             kwargs["pool_pre_ping"] = True
