@@ -218,6 +218,8 @@ class CentralApp:
             if charge_box_id in self._pending_boxes:
                 self._pending_boxes.discard(charge_box_id)
                 self.commander.wake_up(charge_box_id)
+        except StorageUnavailable as exc:  # the message itself was answered; next time
+            log.warning("pending-command check for %s: %s", charge_box_id, exc)
         except Exception:
             log.exception("pending-command check failed for %s", charge_box_id)
 

@@ -29,7 +29,7 @@ from .addressguard import AddressRefused
 from .commands import FAILED, SENT
 from .cphttp import chargepoint_session
 from .domain import CentralSystem
-from .errors import Conflict, NoEndpoint, NotFound
+from .errors import Conflict, NoEndpoint, NotFound, StorageUnavailable
 
 log = logging.getLogger("ocpp_soap.central")
 
@@ -277,6 +277,8 @@ class Commander:
                     continue
                 self.central.release_pending(cmd.id)
                 break
+        except StorageUnavailable as exc:  # they stay queued for the box's next message
+            log.warning("%s: queued commands not delivered now: %s", clean(charge_box_id), exc)
         except Exception:
             log.exception("%s: queued commands not delivered", clean(charge_box_id))
         finally:
