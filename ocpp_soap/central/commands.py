@@ -68,6 +68,11 @@ def state_now(row: PendingCommand, now: datetime) -> str:
     return state
 
 
+def waiting_for(box_id: Any, now: Any) -> Any:
+    """SQL EXISTS: a command waits for the box ``box_id`` (a column or a parameter)."""
+    return select(_P.id).where(_P.charge_box_id == box_id, _deliverable(now)).exists()
+
+
 #: Is anything waiting for a box? Built once; it runs on every Heartbeat.
 HAS_PENDING = select(_P.id).where(_P.charge_box_id == bindparam("box_id"),
                                   _deliverable(bindparam("now"))).limit(1)

@@ -25,7 +25,7 @@ from ocpp_soap.soap.logsafe import clean
 
 from . import closing, hotpath, plausibility
 from .addressguard import AddressRefused
-from .commands import HAS_PENDING, Outbound
+from .commands import HAS_PENDING, Outbound, waiting_for
 from .endpoint import (
     SOURCE_FROM,
     SOURCE_REPLY_TO,
@@ -137,6 +137,11 @@ _STORED_SAMPLES = select(MeterSample.__table__).where(
 _QUICK_SEEN = _quick_accept_statement(heartbeat=False)
 _QUICK_HEARTBEAT = _quick_accept_statement(heartbeat=True)
 _GOOD_STANDING = select(ChargeBox.__table__.c.charge_box_id).where(*_standing_conditions())
+#: The same, and whether commands wait for the box, in one round trip (every Heartbeat asks).
+_GOOD_STANDING_PENDING = select(
+    ChargeBox.__table__.c.charge_box_id,
+    waiting_for(ChargeBox.__table__.c.charge_box_id, bindparam("now")),
+).where(*_standing_conditions())
 
 
 class CallContextLike(Protocol):
@@ -320,18 +325,16 @@ class CentralSystem(Outbound, TrustGate):
                   "address": learned.address, "source": learned.source,
                   "called": self._called(ctx)}
         fast = self.store.fast
-        standing, has_pending = fast.statement(_GOOD_STANDING), fast.statement(HAS_PENDING)
-
-        def read(cur) -> bool:
-            if cur.first(standing, params) is None:
-                return False
-            extra = getattr(ctx, "extra", None)
-            if extra is not None:
-                extra["has_pending"] = cur.first(has_pending, {
-                    "box_id": ctx.charge_box_id, "now": self.clock()}) is not None
-            return True
-
-        return fast.read(read)
+        extra = getattr(ctx, "extra", None)
+        if extra is None:
+            return fast.read(lambda cur: cur.first(fast.statement(_GOOD_STANDING), params)
+                             is not None)
+        params["now"] = self.clock()
+        row = fast.read(lambda cur: cur.first(fast.statement(_GOOD_STANDING_PENDING), params))
+        if row is None:
+            return False
+        extra["has_pending"] = bool(row[1])
+        return True
 
     def _must_authenticate(self, ctx: CallContextLike) -> bool:
         """The quick paths only serve boxes with nothing to check (their SQL also requires no
