@@ -221,6 +221,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--clients", type=int, default=3, help="load processes (keep-alive each)")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     ap.add_argument("--threads", type=int, default=1,
                     help="gunicorn threads per worker (>1: gthread workers, which keep connections "
                          "alive)")
@@ -242,7 +243,8 @@ def main(argv=None) -> int:
                 for mix in mixes:
                     port = free_port()
                     url = databases.fresh(db)
-                    proc = start_server(target, port, url, threads=args.threads)
+                    proc = start_server(target, port, url, workers=args.workers,
+                                        threads=args.threads)
                     try:
                         if name == "project":
                             _register_tag(url)
@@ -258,12 +260,13 @@ def main(argv=None) -> int:
                         stop_server(proc)
     kind = (f"gthread workers x {args.threads} threads" if args.threads > 1
             else "sync workers (serve's prompt-close PromptSyncWorker)")
-    print(f"gunicorn, 2 {kind}; {args.clients} keep-alive load processes on "
+    print(f"gunicorn, {args.workers} {kind}; {args.clients} keep-alive load processes on "
           f"the same machine ({os.cpu_count()} cores), {args.duration:g} s each\n")
     print(table(rows, ["app", "db", "mix", "load", "req_per_s", "p50_ms", "p95_ms", "p99_ms",
                        "errors", "requests", "client_cpu_us"]))
     write_json(args.json, {"machine": machine(), "duration_s": args.duration,
-                           "clients": args.clients, "databases": dbs, "rows": rows})
+                           "clients": args.clients, "workers": args.workers, "databases": dbs,
+                           "rows": rows})
     return 0
 
 
