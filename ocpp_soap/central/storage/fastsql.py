@@ -128,7 +128,11 @@ class FastSQL:
     The connections come from an engine of their own without a pool (one per thread, kept for
     the thread's life), so a server with many threads never waits for the ORM's pool; the same
     connect-time settings apply (SQLite: WAL, busy timeout, foreign keys, no driver-managed
-    transactions).
+    transactions; PostgreSQL: autocommit, write units send their own BEGIN).
+
+    A connection the dialect's ``is_disconnect`` calls lost (a server restart, a killed backend)
+    is dropped and the next unit opens another; a unit that cannot run for that reason, or waits
+    longer than ``max_wait`` for SQLite's lock, raises ``StorageUnavailable``.
     """
 
     def __init__(self, engine: Engine, raw_engine: Engine, gate: Any = None, attempts: int = 8,
