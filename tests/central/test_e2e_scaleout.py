@@ -10,6 +10,9 @@ while the chargers cannot be reached, and more are sent through both once they c
 - every queued command was delivered exactly once (counted at the charger), ended ``sent``, with
   one command-log reply each; every direct command got its reply;
 - each charger's address was learned, whichever instance heard it.
+
+And a tag limited to one transaction, started with by two boxes at the same moment through the
+two instances: exactly one is Accepted, every time.
 """
 
 from __future__ import annotations
@@ -150,3 +153,37 @@ def test_two_instances_one_database(pg_url, tmp_path):
             box_id, start, stop, 1)
         assert all(samples[(tx.id, v)] == 1 for v in readings)
     assert "Traceback" not in logs, logs[-3000:]
+
+
+def test_tag_limit_holds_across_instances(pg_url, tmp_path):
+    """One tag allowed one transaction at a time, two boxes starting with it at the same moment
+    through different instances: exactly one is Accepted, every round."""
+    assert main(["chargebox", "add", "LIM-A", "--db", pg_url]) == 0
+    assert main(["chargebox", "add", "LIM-B", "--db", pg_url]) == 0
+    assert main(["tag", "add", "SHARED", "--max-active", "1", "--db", pg_url]) == 0
+    with GunicornCS(tmp_path / "a.db", "--log-level", "warning", db_url=pg_url) as a, \
+            GunicornCS(tmp_path / "b.db", "--log-level", "warning", db_url=pg_url) as b:
+        boxes = [Box(a.soap_url(), "LIM-A"), Box(b.soap_url(), "LIM-B")]
+        for box in boxes:
+            box.heartbeat()
+        for meter in range(5):
+            barrier = threading.Barrier(2)
+            replies: dict[int, dict] = {}
+
+            def start(i: int, meter=meter, barrier=barrier, replies=replies) -> None:
+                barrier.wait()
+                replies[i] = boxes[i].client.call("StartTransaction", {
+                    "connectorId": 1, "idTag": "SHARED", "meterStart": meter,
+                    "timestamp": _now()})
+
+            threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            statuses = sorted(r["idTagInfo"]["status"] for r in replies.values())
+            assert statuses == ["Accepted", "ConcurrentTx"], (meter, replies)
+            for i, r in replies.items():
+                boxes[i].client.call("StopTransaction", {
+                    "transactionId": r["transactionId"], "meterStop": meter + 1,
+                    "timestamp": _now()})
