@@ -10,18 +10,26 @@ PostgreSQL cluster of the test's own (never a shared server). Then:
 - every backend is killed with ``pg_terminate_backend`` several times mid-load: the same;
 - either way, every acknowledged StartTransaction, StopTransaction and MeterValues is stored,
   once. The JSON API answers 503 with a JSON error while the database is down.
+
+A row lock held by another session longer than ``storage_wait`` is the same kind of outage for
+the writes that need the row (``lock_timeout``), on the shared test server.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text
 
 from ocpp_soap.central.cli import main
+from ocpp_soap.central.storage.models import ConnectorStatus
+from ocpp_soap.central.storage.outage import OUTAGE_TEXT
+from ocpp_soap.soap.client import OcppClient, RemoteFault
 from tests.central.storage_faults_support import check_nothing_lost, run_chargers
-from tests.central.test_e2e_support import GunicornCS
+from tests.central.test_e2e_support import GunicornCS, InProcessCS, rows
 
 CHARGERS = 10
 WORKER_TIMEOUT = 30  # what ``central serve`` gives gunicorn (30 s above the command timeout)
@@ -99,3 +107,30 @@ def test_backends_terminated_under_load(private_pg_cluster, tmp_path):
     assert sum(killed) >= 4, killed
     _check_calls(chargers, back_at)
     check_nothing_lost(cluster.url, chargers)
+
+
+def test_row_lock_held_elsewhere(pg_url, tmp_path):
+    """A box's row locked by another session (an operator's open transaction) for longer than
+    ``storage_wait``: that box's writes get the storage-outage fault, reads go on, and once the
+    lock is gone the message sent again is stored once."""
+    with InProcessCS(tmp_path / "cs.db", db_url=pg_url, storage_wait=2) as cs:
+        cs.admin.add_chargebox("CB1")
+        cp = OcppClient("1.6", "CentralSystemService", "CB1", cs.soap_url(), timeout=60)
+        cp.call("Heartbeat", {})
+        status = {"connectorId": 1, "status": "Charging", "errorCode": "NoError",
+                  "timestamp": datetime.now(UTC)}
+        other = create_engine(pg_url)
+        with other.connect() as conn:
+            conn.execute(text("SELECT * FROM charge_boxes WHERE charge_box_id = 'CB1'"
+                              " FOR UPDATE"))
+            with pytest.raises(RemoteFault) as caught:
+                cp.call("StatusNotification", status)
+            fault = caught.value.fault
+            assert (fault.code, fault.subcode, fault.reason) == (
+                "Receiver", "InternalError", OUTAGE_TEXT)
+            assert cp.call("Heartbeat", {})["currentTime"]  # reads never wait for the lock
+            conn.rollback()
+        other.dispose()
+        cp.call("StatusNotification", status)
+        (row,) = rows(pg_url, ConnectorStatus)
+        assert row.status == "Charging"

@@ -68,8 +68,12 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False,
-                pooled: bool = True) -> Engine:
+                pooled: bool = True, lock_timeout_ms: int | None = None) -> Engine:
     """Create the engine for ``url`` with the connection settings this project relies on.
+
+    ``lock_timeout_ms`` (PostgreSQL): a statement waiting longer for a row or table lock fails
+    (SQLSTATE 55P03, retried, then a storage outage), so a lock held elsewhere cannot keep a
+    charger's request past the worker's timeout.
 
     ``pooled=False``: every ``raw_connection()`` is a new connection, closed for real when its
     holder closes it (``fastsql`` keeps one per thread, outside the ORM's pool).
@@ -90,6 +94,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False,
         # must not hold a request past the worker's timeout (libpq parameters; the URL wins).
         kwargs["connect_args"] = {k: v for k, v in PG_CONNECT_ARGS.items()
                                   if k not in parsed.query}
+        if lock_timeout_ms is not None and "options" not in parsed.query:
+            kwargs["connect_args"]["options"] = f"-c lock_timeout={int(lock_timeout_ms)}"
         if pooled:
             # A pooled connection kept from before a restart is replaced at checkout.
             kwargs["pool_pre_ping"] = True

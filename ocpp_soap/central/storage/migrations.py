@@ -179,6 +179,9 @@ def migrate(
     latest = versions[-1]
     with writer(engine).begin() as conn:
         if conn.dialect.name == "postgresql":
+            # Wait for another process's migration however long it takes (the connection's
+            # lock_timeout bounds a request's waits, not this one).
+            conn.execute(text("SET LOCAL lock_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         conn.execute(
             text(

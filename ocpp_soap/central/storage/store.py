@@ -60,7 +60,8 @@ class Store:
         #: (see ``fastsql``), under the same write gate as ``write``. No connection is opened
         #: until a statement runs.
         raw = make_engine(engine.url.render_as_string(hide_password=False),
-                          busy_timeout_ms=busy_timeout_ms, pooled=False)
+                          busy_timeout_ms=busy_timeout_ms, pooled=False,
+                          lock_timeout_ms=int(max_wait * 1000))
         self.fast = FastSQL(engine, raw, self.gate, attempts, max_wait=max_wait,
                             busy_timeout_ms=busy_timeout_ms)
         self._read = sessionmaker(engine, expire_on_commit=False)
@@ -70,7 +71,8 @@ class Store:
     def open(cls, url: str, *, busy_timeout_ms: int = 10000, run_migrations: bool = True,
              max_wait: float = 15.0) -> Store:
         """Engine for ``url`` with the schema brought up to date (safe from several processes)."""
-        engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+        engine = make_engine(url, busy_timeout_ms=busy_timeout_ms,
+                             lock_timeout_ms=int(max_wait * 1000))
         if run_migrations:
             migrate(engine)
         return cls(engine, busy_timeout_ms=busy_timeout_ms, max_wait=max_wait)
