@@ -19,7 +19,6 @@ Rules for callers:
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -32,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 from .engine import busy_ms, wait_until
-from .outage import StorageUnavailable, brief, driver_lost
+from .outage import Attempts, StorageUnavailable, brief, driver_lost
 
 T = TypeVar("T")
 
@@ -231,9 +230,8 @@ class FastSQL:
         deadline = time.monotonic() + self.max_wait
         gate = self.gate.hold(self.max_wait) if self.gate is not None else nullcontext()
         with wait_until(deadline), gate:
-            delay = 0.005
-            reconnected = False
-            for attempt in range(1, self.attempts + 1):
+            tries = Attempts(self.attempts, deadline)
+            for _ in tries:
                 conn = self._connection()
                 fresh = self._local.fresh
                 committing = False
@@ -253,19 +251,12 @@ class FastSQL:
                         cursor.close()
                 except BaseException as exc:
                     if self._lost(exc, conn):
-                        if committing or fresh or reconnected or attempt == self.attempts:
-                            raise StorageUnavailable(brief(exc)) from exc
-                        reconnected = True
+                        tries.lost(exc, exc, committing=committing, fresh=fresh)
                         continue
                     _rollback(conn)
                     if not _retryable(exc):
                         raise
-                    pause = delay * (1 + random.random())
-                    if attempt == self.attempts or deadline - time.monotonic() <= pause:
-                        raise StorageUnavailable(f"still locked after {attempt} attempts: "
-                                                 f"{brief(exc)}") from exc
-                    time.sleep(pause)
-                    delay = min(delay * 2, 0.5)
+                    tries.busy(exc, exc)
         raise AssertionError("unreachable")
 
     def _bound_busy_wait(self, cursor: Any) -> None:

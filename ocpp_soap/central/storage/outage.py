@@ -12,6 +12,8 @@ pool uses), plus the PostgreSQL SQLSTATEs of a server that is going away or not 
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -63,3 +65,44 @@ def brief(exc: BaseException) -> str:
     """The error's type and first line, for a fault text or a log line."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+class Attempts:
+    """When a unit of work runs again, and when giving up is an outage: one rule for the ORM
+    sessions (``Store``) and the driver's connections (``fastsql``).
+
+    - a connection lost before the commit: run once more at once on a new one (nothing of the
+      unit was committed); lost during the commit, or again: an outage (the outcome is unknown,
+      the sender sends again and the domain knows re-sends);
+    - "try again" from the database (SQLite busy, PostgreSQL serialization failure, deadlock,
+      lock timeout): after a growing, jittered pause, while attempts and ``deadline`` last; then
+      an outage.
+    """
+
+    def __init__(self, attempts: int, deadline: float) -> None:
+        self.attempts = attempts
+        self.deadline = deadline
+        self.attempt = 0
+        self._delay = 0.005
+        self._reconnected = False
+
+    def __iter__(self):
+        while self.attempt < self.attempts:
+            self.attempt += 1
+            yield self.attempt
+
+    def lost(self, exc: BaseException, detail: BaseException, *, committing: bool,
+             fresh: bool = False) -> None:
+        """The connection broke: return to run again now, or raise the outage."""
+        if committing or fresh or self._reconnected or self.attempt >= self.attempts:
+            raise StorageUnavailable(brief(detail)) from exc
+        self._reconnected = True
+
+    def busy(self, exc: BaseException, detail: BaseException) -> None:
+        """The database asked to try again: pause and return, or raise the outage."""
+        pause = self._delay * (1 + random.random())
+        if self.attempt >= self.attempts or self.deadline - time.monotonic() <= pause:
+            raise StorageUnavailable(f"still locked after {self.attempt} attempts: "
+                                     f"{brief(detail)}") from exc
+        time.sleep(pause)
+        self._delay = min(self._delay * 2, 0.5)

@@ -9,7 +9,6 @@ and keep side effects outside.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .engine import make_engine, wait_until, writer
 from .fastsql import FastSQL
 from .migrations import migrate
-from .outage import StorageUnavailable, brief, orm_lost
+from .outage import Attempts, orm_lost
 from .writegate import WriteGate
 
 T = TypeVar("T")
@@ -102,9 +101,8 @@ class Store:
         commit; an outage (no server, lost during the commit, locked past every attempt) raises
         ``StorageUnavailable``. The pool pre-pings, so a connection kept from before a restart
         is replaced at checkout."""
-        delay = 0.005
-        reconnected = False
-        for attempt in range(1, self.attempts + 1):
+        tries = Attempts(self.attempts, deadline)
+        for attempt in tries:
             committing = False
             try:
                 with factory() as session, session.begin():
@@ -113,19 +111,12 @@ class Store:
                 return result
             except DBAPIError as exc:
                 if orm_lost(exc):
-                    if committing or reconnected or attempt == self.attempts:
-                        raise StorageUnavailable(brief(exc.orig)) from exc
-                    reconnected = True
+                    tries.lost(exc, exc.orig, committing=committing)
                     continue
                 if not is_retryable(exc):
                     raise
-                pause = delay * (1 + random.random())
-                if attempt == self.attempts or deadline - time.monotonic() <= pause:
-                    raise StorageUnavailable(f"still locked after {attempt} attempts: "
-                                             f"{brief(exc.orig)}") from exc
                 log.debug("retrying transaction after %s (attempt %d)", exc.orig, attempt)
-                time.sleep(pause)
-                delay = min(delay * 2, 0.5)
+                tries.busy(exc, exc.orig)
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
