@@ -124,9 +124,9 @@ class EnvelopeLogWriter:
         # time is taken from the request threads of the same process (the GIL).
         insert = self.store.fast.statement(_INSERT)
         delay = 0.25
-        while True:
+        while rows:
             try:
-                self.store.fast.write(lambda cur: cur.executemany(insert, rows))
+                self.store.fast.write(lambda cur, rows=rows: cur.executemany(insert, rows))
                 return
             except StorageUnavailable as exc:
                 log.warning("envelope log: %s; %d rows kept, next try in %.1f s", exc,
@@ -136,19 +136,23 @@ class EnvelopeLogWriter:
             except Exception as exc:
                 log.warning("envelope log: a batch of %d rows was refused (%s); writing it row "
                             "by row", len(rows), brief(exc))
-                self._write_each(insert, rows)
-                return
+                rows = self._write_each(insert, rows)
 
-    def _write_each(self, insert: Any, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
+    def _write_each(self, insert: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Write the rows one by one; the rows not tried yet when an outage began are returned
+        (kept for the next try), a row the database refuses is counted and logged."""
+        for n, row in enumerate(rows):
             try:
                 self.store.fast.write(lambda cur, row=row: cur.execute(insert, row))
-            except Exception as exc:  # an outage mid-way loses no more than this batch's rest
+            except StorageUnavailable:
+                return rows[n:]
+            except Exception as exc:
                 self.failed += 1
                 log.error("envelope log: row not written (%s): %s %s from %r, MessageID %r; "
                           "%d rows not written so far", brief(exc), row.get("direction"),
                           row.get("action"), row.get("charge_box_id"), row.get("message_id"),
                           self.failed)
+        return []
 
     def flush(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the writer (used at shutdown and by tests)."""
