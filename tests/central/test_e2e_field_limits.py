@@ -73,3 +73,23 @@ def test_hostile_lengths_never_500(server):
     assert any(r.charge_box_id and r.charge_box_id.startswith("C" * 200) for r in logged)
     assert sum(r.direction == "in" for r in logged) >= 7
     assert server.app.envelopes.failed == 0
+
+
+def test_api_and_cli_refuse_naming_the_field(tmp_path, capsys):
+    from ocpp_soap.central.cli import main
+    from tests.central.test_api_support import assert_error, running_api
+
+    with running_api(tmp_path) as api:
+        body = assert_error(api.post("/chargeboxes", {"charge_box_id": "B" * 256}), 422,
+                            "charge_box_id", "255")
+        assert body["field"] == "charge_box_id"
+        body = assert_error(api.post("/idtags", {"id_tag": "T1", "note": "n" * 65_537}), 422,
+                            "note")
+        assert body["field"] == "note"
+        assert api.get("/chargeboxes").json()["count"] == 0
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    capsys.readouterr()
+    assert main(["chargebox", "add", "C" * 300, "--db", url]) == 2
+    assert "charge_box_id is 300 characters long; at most 255" in capsys.readouterr().err
+    assert main(["tag", "add", "T" * 300, "--db", url]) == 2
+    assert "id_tag is 300 characters long" in capsys.readouterr().err
