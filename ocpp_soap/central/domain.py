@@ -35,6 +35,7 @@ from .endpoint import (
     learn_endpoint,
 )
 from .errors import SecurityError
+from .fieldlimits import limit_of
 from .gate import TrustGate
 from .idtags import CursorTags, id_tag_info
 from .metering import (
@@ -82,9 +83,11 @@ def stop_reason(reason: Any) -> tuple[str | None, str | None]:
     if reason is None or reason in STOP_REASONS:
         return reason, None
     log.warning("StopTransaction reason %r is not in the enumeration; stored as Other", reason)
-    return "Other", str(reason)[:1000]
+    return "Other", str(reason)[:REASON_TEXT]
 
 BOOT_NOTIFICATION = "BootNotification"
+#: Longest stop reason kept as the box wrote it (``stop_reason_raw``).
+REASON_TEXT = limit_of("transactions", "stop_reason_raw")
 REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
 # Explicit statements of the box's URL outrank our guess from the peer address.
 _STRONG_SOURCES = {SOURCE_FROM, SOURCE_REPLY_TO, "manual"}

@@ -36,6 +36,8 @@ log = logging.getLogger("ocpp_soap.central")
 #: The declared maximum of free-text columns (``Text``): DataTransfer data, a meter value, notes.
 #: (The envelope log's ``envelope`` is bounded by the body cap instead and is never cut.)
 FREE_TEXT = 65_536
+#: Free-text columns with a smaller declared maximum than ``FREE_TEXT``.
+DECLARED = {("transactions", "stop_reason_raw"): 1000}
 #: Appended to a value the envelope log had to cut.
 CUT_MARK = "…[cut]"
 
@@ -55,7 +57,8 @@ def limit_of(table: str, column: str) -> int | None:
     col = Base.metadata.tables[table].c[column]
     if not isinstance(col.type, String):  # Text is a String without a length
         return None
-    return col.type.length or FREE_TEXT
+    return col.type.length or DECLARED.get((table, column), FREE_TEXT)
+
 
 
 def check_admin(table: str, **values: Any) -> None:
@@ -105,7 +108,8 @@ INCOMING: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "StartTransaction": (("idTag", "transactions", "id_tag", _ID),),
     "StopTransaction": (
         ("idTag", "transactions", "stop_id_tag", _ID),
-        ("reason", "transactions", "stop_reason", "text"),
+        # A reason outside the enumeration is stored as Other, the box's text beside it.
+        ("reason", "transactions", "stop_reason_raw", "text"),
         *((_STOP_METER + c, "meter_samples", c, "text") for c in _SAMPLE_COLUMNS),
     ),
     "MeterValues": tuple((_METER + c, "meter_samples", c, "text") for c in _SAMPLE_COLUMNS),
