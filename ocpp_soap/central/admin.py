@@ -543,6 +543,7 @@ class CentralAdmin:
         """Close an open transaction the box never stopped (it rebooted, lost a reply): stop
         value ``meter_stop`` or the last energy reading known, reason ``Other`` unless given,
         and who (``by``), when and why recorded. Conflict if it is stopped already."""
+        check_admin("transactions", closed_by=by, close_note=note)
         reason = reason or closing.DEFAULT_REASON
         if reason not in closing.STOP_REASONS:
             raise ValueError(f"reason must be one of {', '.join(closing.STOP_REASONS)}")

@@ -159,6 +159,7 @@ def test_within_the_column_is_kept_whole(cs, caplog):
     (lambda a: a.add_tag("G1", parent_id_tag="P" * 256), "parent_id_tag"),
     (lambda a: a.update_tag("TAG", note="n" * 65_537), "note"),
     (lambda a: a.set_endpoint("CB1", "http://h/" + "p" * 65_536), "endpoint_address"),
+    (lambda a: a.close_transaction(1, by="api", note="n" * 65_537), "close_note"),
 ])
 def test_admin_refuses_naming_the_field(cs, call, field):
     with pytest.raises(FieldTooLong) as caught:
