@@ -158,8 +158,9 @@ def test_command_to_a_box_without_endpoint_and_queueing(cs):
     assert "Reset is queued as #" in r.text
     pending = cs.admin.list_pending("CB1")
     assert [p["operation"] for p in pending] == ["Reset"]
+    assert pending[0]["state"] == "queued"
     html = _get(s, cs, "/ui/boxes/CB1")
-    assert "waiting" in html
+    assert ">queued<" in html and "<th>Expires</th>" in html
     r = s.post(cs.url + "/ui/do/pending/cancel", timeout=10,
                data={"csrf": token, "box": "CB1", "id": str(pending[0]["id"])})
     assert f"Queued command #{pending[0]['id']} cancelled" in r.text

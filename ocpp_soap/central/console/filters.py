@@ -15,11 +15,12 @@ from ..timeutil import parse_time
 
 #: Status text → colour class. Same meaning, same colour, on every page.
 GOOD = {"Available", "Accepted", "online", "reply", "Operative", "Unlocked", "Cancelled"}
-BUSY = {"Charging", "Preparing", "Occupied", "open", "sending", "Requested"}
+BUSY = {"Charging", "Preparing", "Occupied", "open", "sending", "Requested", "sent"}
 WAIT = {"SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Pending", "offline",
         "waiting", "queued", "Scheduled", "Used"}
 BAD = {"Faulted", "Rejected", "Unavailable", "Blocked", "Expired", "Invalid", "fault",
-       "timeout", "error", "unreachable", "bad_reply", "Failed", "ConcurrentTx", "Inoperative"}
+       "timeout", "error", "unreachable", "bad_reply", "Failed", "ConcurrentTx", "Inoperative",
+       "failed", "expired"}
 
 
 def status_class(value: Any) -> str:

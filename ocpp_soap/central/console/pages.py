@@ -22,7 +22,7 @@ from ..errors import Conflict, NotFound
 from ..idtags import STORED_STATUSES
 from ..overview import PRESENCE, REGISTRATION, SORTS, online_since, presence_of
 from ..timeutil import parse_time
-from . import bridge, charts, commandforms, xmlview
+from . import charts, commandforms, xmlview
 from .app import PREFIX, ConsoleError, Ctx, redirect, safe_next
 from .sessions import PRE_COOKIE
 
@@ -155,8 +155,7 @@ class Pages:
             "active": [t for t in transactions if not t["stop_timestamp"]],
             "recent": [t for t in transactions if t["stop_timestamp"]],
             "configuration": admin.last_configuration(box_id),
-            "pending": [{**p, "state": bridge.pending_state(p)}
-                        for p in admin.list_pending(box_id)],
+            "pending": admin.list_pending(box_id),
             "commands": admin.list_commands(charge_box_id=box_id, limit=10),
             "events": admin.list_events(box_id, limit=20),
             "operations": commandforms.operations(version),
