@@ -14,8 +14,8 @@ from markupsafe import Markup, escape
 from ..timeutil import parse_time
 
 #: Status text → colour class. Same meaning, same colour, on every page.
-GOOD = {"Available", "Accepted", "online", "reply", "Operative", "Unlocked", "Cancelled"}
-BUSY = {"Charging", "Preparing", "Occupied", "open", "sending", "Requested", "sent"}
+GOOD = {"Available", "Accepted", "online", "reply", "Operative", "Unlocked", "Cancelled", "sent"}
+BUSY = {"Charging", "Preparing", "Occupied", "open", "sending", "Requested"}
 WAIT = {"SuspendedEV", "SuspendedEVSE", "Finishing", "Reserved", "Pending", "offline",
         "waiting", "queued", "Scheduled", "Used"}
 BAD = {"Faulted", "Rejected", "Unavailable", "Blocked", "Expired", "Invalid", "fault",
