@@ -57,7 +57,13 @@ class Statement:
         self.defaults: dict[str, Any] = dict(compiled.params)
         self.order: tuple[str, ...] | None = (tuple(compiled.positiontup or ())
                                               if compiled.positional else None)
-        self.processors: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)
+        #: Each bound value's type processor, found through public API only (the compiled
+        #: statement's bind names and each type's dialect implementation).
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for bindparam, name in compiled.bind_names.items():
+            process = bindparam.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.processors[name] = process
         self.result_processors: list[Callable[[Any], Any] | None] = []
         if getattr(stmt, "selected_columns", None) is not None and stmt.is_select:
             for column in stmt.selected_columns:
