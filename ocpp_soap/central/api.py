@@ -1,6 +1,7 @@
 """The operators' JSON API, mounted at ``/api/v1`` (its OpenAPI document: ``openapi.json``).
 
-Resources are the admin views (``admin.CentralAdmin``) as JSON; commands go through the
+Its paths, methods and body schemas are the rows of ``routes.ROUTES``: the rules here, the
+document and the body checks (``jsonbody``) all come from that one table. Resources are the admin views (``admin.CentralAdmin``) as JSON; commands go through the
 ``Commander`` so they are checked, sent and logged exactly as from the CLI. Errors are always JSON
 ``{"error": ...}``: 400 malformed JSON or query parameter, 401/403 auth, 404 unknown thing, 405
 wrong method, 409 conflict (exists, box not Accepted, no endpoint), 413 body too large, 422 invalid
@@ -22,35 +23,33 @@ import hmac
 import ipaddress
 import json
 import logging
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ocpp_soap.messages import service_schema
 from ocpp_soap.messages.payload import PayloadError
 from ocpp_soap.soap.versions import CHARGEPOINT
 
-from . import openapi
-from .commander import CommandFailed
+from . import openapi, routes
+from .commander import Commander, CommandFailed
 from .commands import PENDING_STATES
+from .domain import CentralSystem
 from .errors import Conflict, NotFound, StorageUnavailable
 from .fieldlimits import FieldTooLong
+from .jsonbody import BodyError, check
+from .routes import PREFIX
+from .settings import CentralSettings
 from .storage.outage import OUTAGE_TEXT
 from .timeutil import parse_time
 
-if TYPE_CHECKING:
-    from .app import CentralApp
-
 log = logging.getLogger("ocpp_soap.central.api")
 
-PREFIX = openapi.PREFIX
 MAX_BODY = 1024 * 1024
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
@@ -102,59 +101,7 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return json_response({"error": message, **extra}, status, headers)
 
 
-# --------------------------------------------------------------------- input checking
-
-_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-}
-
-
-def _check_value(name: str, schema: dict[str, Any], value: Any) -> None:
-    if value is None:
-        if schema.get("nullable"):
-            return
-        raise ApiError(422, f"{name}: must not be null", field=name)
-    kind = schema.get("type")
-    if kind and not _JSON_TYPES[kind](value):
-        raise ApiError(422, f"{name}: expected {'an' if kind[0] in 'aeiou' else 'a'} {kind},"
-                            f" got {value!r}", field=name)
-    if "enum" in schema and value not in schema["enum"]:
-        raise ApiError(422, f"{name}: {value!r} is not one of {', '.join(schema['enum'])}",
-                       field=name)
-    if kind == "string":
-        if len(value) < schema.get("minLength", 0) or (schema.get("minLength") and not value.strip()):
-            raise ApiError(422, f"{name}: must not be empty", field=name)
-        if schema.get("format") == "date-time":
-            try:
-                parse_time(value)
-            except ValueError:
-                raise ApiError(422, f"{name}: expected an ISO 8601 date-time, got {value!r}",
-                               field=name) from None
-        if "pattern" in schema and not value.startswith(("http://", "https://")):
-            raise ApiError(422, f"{name}: must be an http(s) URL, not {value!r}", field=name)
-    if kind == "integer" and value < schema.get("minimum", value):
-        raise ApiError(422, f"{name}: must be at least {schema['minimum']}", field=name)
-
-
-def check_body(body: dict[str, Any], schema_name: str) -> dict[str, Any]:
-    """``body`` checked against one of ``openapi.BODIES`` (unknown, missing, type, enum)."""
-    schema = openapi.BODIES[schema_name]
-    props = schema["properties"]
-    for key in body:
-        if key not in props:
-            raise ApiError(422, f"{key}: unknown field (expected: {', '.join(props)})", field=key)
-    for key in schema.get("required", ()):
-        if key not in body:
-            raise ApiError(422, f"{key}: required", field=key)
-    for key, value in body.items():
-        _check_value(key, props[key], value)
-    return body
-
+# --------------------------------------------------------------------- query parameters
 
 class Query:
     """Typed access to query parameters; a wrong type is a 400 naming the parameter."""
@@ -217,48 +164,32 @@ def _items(rows: list[Any]) -> Response:
 
 # --------------------------------------------------------------------- the app
 
-_R = Rule
+class ApiOptions(Protocol):
+    """What the API reads of how the process serves (``app.ServeOptions`` has it)."""
+
+    api_token: str | None
+    listen_host: str
+    api_hosts: tuple[str, ...]
 
 
 class ApiApp:
-    """WSGI app for ``/api/v1/…`` on a ``CentralApp``."""
+    """WSGI app for ``/api/v1/…``: the route table's rules, each answered by ``on_<endpoint>``.
 
-    def __init__(self, central_app: CentralApp):
-        self.app = central_app
-        self.url_map = Map([
-            _R("/openapi.json", endpoint="openapi", methods=["GET"]),
-            _R("/chargeboxes", endpoint="list_boxes", methods=["GET"]),
-            _R("/chargeboxes", endpoint="add_box", methods=["POST"]),
-            _R("/chargeboxes/<box>", endpoint="get_box", methods=["GET"]),
-            _R("/chargeboxes/<box>", endpoint="update_box", methods=["PATCH"]),
-            _R("/chargeboxes/<box>", endpoint="remove_box", methods=["DELETE"]),
-            _R("/chargeboxes/<box>/endpoint", endpoint="set_endpoint", methods=["PUT"]),
-            _R("/chargeboxes/<box>/endpoint", endpoint="clear_endpoint", methods=["DELETE"]),
-            _R("/chargeboxes/<box>/connectors", endpoint="box_connectors", methods=["GET"]),
-            _R("/chargeboxes/<box>/events", endpoint="box_events", methods=["GET"]),
-            _R("/chargeboxes/<box>/operations/<operation>", endpoint="call", methods=["POST"]),
-            _R("/chargeboxes/<box>/pending", endpoint="box_pending", methods=["GET"]),
-            _R("/idtags", endpoint="list_tags", methods=["GET"]),
-            _R("/idtags", endpoint="add_tag", methods=["POST"]),
-            _R("/idtags/<tag>", endpoint="get_tag", methods=["GET"]),
-            _R("/idtags/<tag>", endpoint="update_tag", methods=["PATCH"]),
-            _R("/idtags/<tag>", endpoint="remove_tag", methods=["DELETE"]),
-            _R("/idtags/<tag>/block", endpoint="block_tag", methods=["POST"]),
-            _R("/idtags/<tag>/unblock", endpoint="unblock_tag", methods=["POST"]),
-            _R("/transactions", endpoint="list_transactions", methods=["GET"]),
-            _R("/transactions/<tx>", endpoint="get_transaction", methods=["GET"]),
-            _R("/transactions/<tx>/close", endpoint="close_transaction", methods=["POST"]),
-            _R("/metervalues", endpoint="list_meter_values", methods=["GET"]),
-            _R("/connectors", endpoint="connectors", methods=["GET"]),
-            _R("/messages", endpoint="messages", methods=["GET"]),
-            _R("/commands", endpoint="commands", methods=["GET"]),
-            _R("/pending", endpoint="list_pending", methods=["GET"]),
-            _R("/pending/<pending>", endpoint="cancel_pending", methods=["DELETE"]),
-        ], strict_slashes=False)
+    It is given what it works with (the domain, the commander, the settings it reads the public
+    host from, the serve options) rather than the application that mounts it.
+    """
+
+    def __init__(self, central: CentralSystem, commander: Commander, settings: CentralSettings,
+                 options: ApiOptions):
+        self.central = central
+        self.commander = commander
+        self.settings = settings
+        self.options = options
+        self.url_map = routes.url_map()
 
     @property
     def admin(self):
-        return self.app.central.admin
+        return self.central.admin
 
     # -- WSGI ----------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -276,7 +207,7 @@ class ApiApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        if not self.app.options.api_token:
+        if not self.options.api_token:
             self.same_site_only(request)
         if _has_body(request) and request.mimetype != "application/json":
             raise ApiError(415, f"request bodies must be application/json, not"
@@ -297,11 +228,18 @@ class ApiApp:
             raise ApiError(404, f"no such path {path}") from None
         except HTTPException as exc:  # anything else routing may raise
             raise ApiError(exc.code or 400, exc.description or str(exc)) from None
-        if endpoint != "openapi":
+        route = routes.BY_ENDPOINT[endpoint]
+        if not route.public:
             self.authorize(request)
+        values: list[Any] = [args[name] for name in route.path_names]
         handler = getattr(self, "on_" + endpoint)
         try:
-            return handler(request, **args)
+            if route.body in routes.BODIES:
+                data = self.body(request, empty_ok=not route.body_required)
+                values.append(check(data, route.body))
+            return handler(request, *values)
+        except BodyError as exc:
+            raise ApiError(422, str(exc), field=exc.field) from None
         except NotFound as exc:
             raise ApiError(404, _text(exc)) from None
         except Conflict as exc:
@@ -317,10 +255,10 @@ class ApiApp:
     def allowed_hosts(self) -> set[str]:
         """Host names the API answers to without a token (ports are not compared)."""
         hosts = {"localhost", "127.0.0.1", "::1", "ip6-localhost", "localhost.localdomain"}
-        listen = _host_only(self.app.options.listen_host)
+        listen = _host_only(self.options.listen_host)
         if listen and listen not in ("0.0.0.0", "::", ""):
             hosts.add(listen)
-        for extra in (self.app.settings.public_url, *self.app.options.api_hosts):
+        for extra in (self.settings.public_url, *self.options.api_hosts):
             name = _host_only(urlsplit(extra).netloc if extra and "://" in extra else extra)
             if name:
                 hosts.add(name)
@@ -344,9 +282,9 @@ class ApiApp:
 
     # -- auth ----------------------------------------------------------------------------------
     def authorize(self, request: Request) -> None:
-        token = self.app.options.api_token
+        token = self.options.api_token
         if not token:
-            if is_loopback(self.app.options.listen_host):
+            if is_loopback(self.options.listen_host):
                 return
             raise ApiError(403, "the API is disabled: no API token is configured (api_token,"
                                 " OCPP_SOAP_API_TOKEN, --api-token-file) and the server does"
@@ -388,24 +326,21 @@ class ApiApp:
         status = Query(request.args).str("registration_status")
         return _items(self.admin.list_chargeboxes(registration_status=status))
 
-    def on_add_box(self, request: Request) -> Response:
-        data = check_body(self.body(request), "ChargeBoxCreate")
+    def on_add_box(self, request: Request, data: dict[str, Any]) -> Response:
         box = self.admin.add_chargebox(data.pop("charge_box_id"), **data)
         return json_response(box, 201, {"Location": f"{PREFIX}/chargeboxes/{box['charge_box_id']}"})
 
     def on_get_box(self, request: Request, box: str) -> Response:
         return json_response(self.admin.get_chargebox(box))
 
-    def on_update_box(self, request: Request, box: str) -> Response:
-        data = check_body(self.body(request), "ChargeBoxUpdate")
+    def on_update_box(self, request: Request, box: str, data: dict[str, Any]) -> Response:
         return json_response(self.admin.update_chargebox(box, **data))
 
     def on_remove_box(self, request: Request, box: str) -> Response:
         self.admin.remove_chargebox(box)
         return Response(status=204)
 
-    def on_set_endpoint(self, request: Request, box: str) -> Response:
-        data = check_body(self.body(request), "EndpointOverride")
+    def on_set_endpoint(self, request: Request, box: str, data: dict[str, Any]) -> Response:
         return json_response(self.admin.set_endpoint(box, data["address"]))
 
     def on_clear_endpoint(self, request: Request, box: str) -> Response:
@@ -423,16 +358,14 @@ class ApiApp:
     def on_list_tags(self, request: Request) -> Response:
         return _items(self.admin.list_tags(status=Query(request.args).str("status")))
 
-    def on_add_tag(self, request: Request) -> Response:
-        data = check_body(self.body(request), "IdTagCreate")
+    def on_add_tag(self, request: Request, data: dict[str, Any]) -> Response:
         tag = self.admin.add_tag(data.pop("id_tag"), **data)
         return json_response(tag, 201, {"Location": f"{PREFIX}/idtags/{tag['id_tag']}"})
 
     def on_get_tag(self, request: Request, tag: str) -> Response:
         return json_response(self.admin.get_tag(tag))
 
-    def on_update_tag(self, request: Request, tag: str) -> Response:
-        data = check_body(self.body(request), "IdTagUpdate")
+    def on_update_tag(self, request: Request, tag: str, data: dict[str, Any]) -> Response:
         return json_response(self.admin.update_tag(tag, **data))
 
     def on_remove_tag(self, request: Request, tag: str) -> Response:
@@ -458,12 +391,11 @@ class ApiApp:
             raise ApiError(404, f"unknown transaction {tx!r}") from None
         return json_response(self.admin.get_transaction(tx_id))
 
-    def on_close_transaction(self, request: Request, tx: str) -> Response:
+    def on_close_transaction(self, request: Request, tx: str, data: dict[str, Any]) -> Response:
         try:
             tx_id = int(tx)
         except ValueError:
             raise ApiError(404, f"unknown transaction {tx!r}") from None
-        data = check_body(self.body(request, empty_ok=True), "TransactionClose")
         by = f"api ({request.remote_addr or 'unknown address'})"
         return json_response(self.admin.close_transaction(tx_id, by=by, **data))
 
@@ -528,8 +460,8 @@ class ApiApp:
                                 f" {operation}")
         payload = self.body(request, empty_ok=True)
         try:
-            result = self.app.commander.send(box, operation, payload, queue_if_unreachable=queue,
-                                             expires_at=expires_at)
+            result = self.commander.send(box, operation, payload, queue_if_unreachable=queue,
+                                         expires_at=expires_at)
         except CommandFailed as exc:
             status = {"timeout": 504, "refused": 409}.get(exc.kind, 502)
             raise ApiError(status, str(exc), kind=exc.kind) from None

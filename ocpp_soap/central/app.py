@@ -25,12 +25,14 @@ from ocpp_soap.soap.server import EndpointOptions, Exchange, OcppEndpoint
 from ocpp_soap.soap.spyne_app import build_application
 from ocpp_soap.soap.versions import CENTRAL, VERSIONS
 
+from .api import ApiApp
 from .commander import Commander
 from .commands import QUEUED, state_condition
 from .domain import CentralSystem
 from .envelopelog import EnvelopeLogWriter
 from .errors import ProtocolViolation, SecurityError, StorageUnavailable
 from .handlers import build_handlers
+from .routes import PREFIX
 from .settings import CentralSettings
 from .storage.models import PendingCommand
 from .storage.outage import OUTAGE_TEXT
@@ -108,9 +110,7 @@ class CentralApp:
                                translator=_translate, on_exchange=self._incoming, apps=apps)
             for path, versions in SOAP_PATHS.items()
         }
-        from .api import ApiApp
-
-        self.api = ApiApp(self)
+        self.api = ApiApp(self.central, self.commander, self.settings, self.options)
         from .console import ConsoleApp
 
         self.console = ConsoleApp(self)
@@ -131,7 +131,7 @@ class CentralApp:
         endpoint = self.endpoints.get(path)
         if endpoint is not None:
             return endpoint(environ, start_response)
-        if path == "/api/v1" or path.startswith("/api/v1/"):
+        if path == PREFIX or path.startswith(PREFIX + "/"):
             return self.api(environ, start_response)
         if path == "/ui" or path.startswith("/ui/"):
             return self.console(environ, start_response)

@@ -1,9 +1,9 @@
 """The OpenAPI 3 document of the operators' JSON API (``GET /api/v1/openapi.json``).
 
-Nothing here is written twice: the resource schemas come from the storage models (the API returns
-``records.to_dict`` of those rows), the OCPP request and reply schemas from the message
-declarations of both versions, and the request bodies of our own resources from ``BODIES``, which
-the API also checks incoming bodies against.
+Nothing here is written twice: the paths, parameters, request bodies and answers come from the
+route table (``routes.ROUTES``, which also gives the API its werkzeug rules and its body checks),
+the resource schemas from the storage models (the API returns ``records.to_dict`` of those rows),
+and the OCPP request and reply schemas from the message declarations of both versions.
 """
 
 from __future__ import annotations
@@ -20,117 +20,19 @@ from ocpp_soap.messages import adapters, service_schema
 from ocpp_soap.messages.schema import Builtin, Complex, Field, Restricted, TextWithAttributes
 from ocpp_soap.soap.versions import CHARGEPOINT, VERSIONS
 
-from .admin import REGISTRATION_STATUSES
-from .closing import STOP_REASONS
-from .commands import PENDING_STATES
-from .idtags import STORED_STATUSES
+from .routes import (
+    BODIES,
+    OCPP_REQUEST,
+    PARAMETERS,
+    PREFIX,
+    ROUTES,
+    TIME,
+    Route,
+    json_reply,
+    ref,
+)
 from .storage import models
 from .storage.types import JSONPayload, UTCDateTime
-from .trust import EVENT_KINDS
-
-PREFIX = "/api/v1"
-OPERATION_PATH = "/chargeboxes/{id}/operations/{operation}"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    if "$ref" in schema:
-        return {"allOf": [schema], "nullable": True}
-    return {**schema, "nullable": True}
-
-
-# --------------------------------------------------------------------- request bodies we own
-
-_STR = {"type": "string"}
-_TIME = {"type": "string", "format": "date-time"}
-_URL = {"type": "string", "format": "uri", "pattern": "^https?://"}
-
-#: Bodies of our own resources, as OpenAPI schemas; ``api`` checks requests against them.
-BODIES: dict[str, dict[str, Any]] = {
-    "ChargeBoxCreate": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["charge_box_id"],
-        "properties": {
-            "charge_box_id": {**_STR, "minLength": 1, "description": "chargeBoxIdentity"},
-            "registration_status": {"type": "string", "enum": list(REGISTRATION_STATUSES),
-                                    "default": "Accepted"},
-            "description": _nullable(_STR),
-            "endpoint": _nullable({**_URL, "description": "Operator-set SOAP address (wins over"
-                                                          " learning)"}),
-            "auth_secret": _nullable({**_STR, "description": "HTTP Basic password the box must"
-                                                              " send (stored hashed)"}),
-            "ocpp_version": _nullable({"type": "string", "enum": list(VERSIONS),
-                                       "description": "Needed only to command a box that has"
-                                                      " not talked to us yet"}),
-            "allow_from": _nullable({**_STR, "description": "Source networks the box may talk"
-                                                            " from (CIDRs, comma separated)"}),
-            "cert_fingerprint": _nullable({**_STR, "description": "SHA-256 fingerprint of the"
-                                                                  " box's TLS client certificate"}),
-        },
-    },
-    "ChargeBoxUpdate": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "registration_status": {"type": "string", "enum": list(REGISTRATION_STATUSES)},
-            "description": _nullable(_STR),
-            "auth_secret": _nullable({**_STR, "description": "null clears the secret"}),
-            "ocpp_version": {"type": "string", "enum": list(VERSIONS)},
-            "allow_from": _nullable({**_STR, "description": "CIDRs, comma separated; null"
-                                                            " clears the pin"}),
-            "cert_fingerprint": _nullable({**_STR, "description": "null clears it"}),
-        },
-    },
-    "EndpointOverride": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["address"],
-        "properties": {"address": _URL},
-    },
-    "IdTagCreate": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["id_tag"],
-        "properties": {
-            "id_tag": {**_STR, "minLength": 1},
-            "status": {"type": "string", "enum": list(STORED_STATUSES), "default": "Accepted"},
-            "expiry_date": _nullable(_TIME),
-            "parent_id_tag": _nullable(_STR),
-            "max_active_transactions": _nullable({"type": "integer", "minimum": 0,
-                                                  "description": "null: no limit; absent: the"
-                                                                 " configured default"}),
-            "note": _nullable(_STR),
-        },
-    },
-    "TransactionClose": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "meter_stop": _nullable({"type": "integer", "minimum": 0,
-                                     "description": "Wh; default: the last energy reading"
-                                                    " known, else the start value"}),
-            "reason": _nullable({"type": "string", "enum": list(STOP_REASONS),
-                                 "default": "Other"}),
-            "note": _nullable({**_STR, "description": "Why (kept with the transaction)"}),
-        },
-    },
-    "IdTagUpdate": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "status": {"type": "string", "enum": list(STORED_STATUSES)},
-            "expiry_date": _nullable(_TIME),
-            "parent_id_tag": _nullable(_STR),
-            "max_active_transactions": _nullable({"type": "integer", "minimum": 0}),
-            "note": _nullable(_STR),
-        },
-    },
-}
-
 
 # --------------------------------------------------------------------- resources (from the models)
 
@@ -151,7 +53,7 @@ _HIDDEN = {"auth_secret_hash"}
 def _column_schema(column: Any) -> dict[str, Any]:
     t = column.type
     if isinstance(t, UTCDateTime):
-        schema: dict[str, Any] = dict(_TIME)
+        schema: dict[str, Any] = dict(TIME)
     elif isinstance(t, JSONPayload):
         return {"description": "JSON value", "nullable": True}
     elif isinstance(t, Boolean):
@@ -190,7 +92,7 @@ def _simple_schema(t: Builtin | Restricted) -> dict[str, Any]:
         "int": {"type": "integer", "format": "int32"},
         "decimal": {"type": "number"},
         "boolean": {"type": "boolean"},
-        "dateTime": dict(_TIME),
+        "dateTime": dict(TIME),
         "anyURI": {"type": "string", "format": "uri"},
     }.get(base.name, {"type": "string"})
     if isinstance(t, Restricted):
@@ -217,7 +119,7 @@ def _type_schema(version: str, t: Any, out: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = {}  # placeholder against recursion
             out[name] = _complex_schema(version, t, out)
-    return _ref(name)
+    return ref(name)
 
 
 def _field_schema(version: str, f: Field, out: dict[str, Any]) -> dict[str, Any]:
@@ -339,233 +241,50 @@ def _errors(*codes: str) -> dict[str, Any]:
     return {c: {"$ref": f"#/components/responses/{_ERRORS[c][0]}"} for c in sorted(set(codes))}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _list_of(name: str) -> dict[str, Any]:
-    return {"type": "object", "required": ["items", "count"],
-            "properties": {"items": {"type": "array", "items": _ref(name)},
-                           "count": {"type": "integer"}}}
-
-
-def _q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}
-
-
-def _p(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema,
-            "description": description}
-
-
-_PARAMS = {
-    "chargebox": _q("chargebox", _STR, "Only this charge box"),
-    "since": _q("since", _TIME, "From this time on (inclusive), ISO 8601"),
-    "until": _q("until", _TIME, "Before this time (exclusive), ISO 8601"),
-    "limit": _q("limit", {"type": "integer", "minimum": 1, "maximum": 10000},
-                "At most this many rows"),
-    "offset": _q("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip this many rows"),
-    "boxId": _p("id", _STR, "chargeBoxIdentity"),
-    "idTag": _p("idTag", _STR, "The id tag"),
-}
-
-
-def _pref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
-def _op(op_id: str, tag: str, summary: str, responses: dict[str, Any], *,
-        params: list[Any] | None = None, body: str | dict[str, Any] | None = None,
-        errors: tuple[str, ...] = ()) -> dict[str, Any]:
-    out: dict[str, Any] = {"operationId": op_id, "tags": [tag], "summary": summary}
-    if params:
-        out["parameters"] = params
-    if body is not None:
-        schema = _ref(body) if isinstance(body, str) else body
-        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
-    out["responses"] = {**responses, **_errors(*errors)}
+def _operation(route: Route, **names: str) -> dict[str, Any]:
+    """The document's operation object for one route (``names`` fill its templates)."""
+    out: dict[str, Any] = {"operationId": route.operation_id.format(**names), "tags": [route.tag],
+                           "summary": route.summary.format(**names)}
+    if route.public:
+        out["security"] = []
+    if route.params:
+        out["parameters"] = list(route.params)
+    if route.body in BODIES:
+        out["requestBody"] = {"required": route.body_required,
+                              "content": {"application/json": {"schema": ref(route.body)}}}
+    out["responses"] = dict(route.responses)
+    if not route.public:
+        out["responses"].update(_errors(*route.errors))
     return out
 
 
-_NO_CONTENT = {"204": {"description": "Done"}}
-
-
-def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
-    box = [_pref("boxId")]
-    pending_filters = [
-        _q("state", {"type": "string", "enum": list(PENDING_STATES)},
-           "Only this state (queued → sending → sent | failed | expired); default: queued and"
-           " sending"),
-        _q("include_taken", {"type": "boolean", "default": False}, "Every state"),
-    ]
-    tag = [_pref("idTag")]
-    window = [_pref("chargebox"), _pref("since"), _pref("until"), _pref("limit"), _pref("offset")]
-    paths: dict[str, Any] = {
-        "/openapi.json": {"get": {
-            "operationId": "getOpenApi", "tags": ["meta"], "summary": "This document",
-            "security": [],
-            "responses": {"200": _json({"type": "object"}, "The OpenAPI document")}}},
-        "/chargeboxes": {
-            "get": _op("listChargeBoxes", "chargeboxes", "List charge boxes",
-                       {"200": _json(_list_of("ChargeBox"), "Charge boxes")},
-                       params=[_q("registration_status",
-                                  {"type": "string", "enum": list(REGISTRATION_STATUSES)},
-                                  "Only boxes with this registration status")]),
-            "post": _op("addChargeBox", "chargeboxes", "Register a charge box",
-                        {"201": _json(_ref("ChargeBox"), "Registered")}, body="ChargeBoxCreate",
-                        errors=("409", "413", "422")),
-        },
-        "/chargeboxes/{id}": {
-            "get": _op("getChargeBox", "chargeboxes", "A charge box with its connectors",
-                       {"200": _json(_ref("ChargeBoxDetail"), "The box")}, params=box,
-                       errors=("404",)),
-            "patch": _op("updateChargeBox", "chargeboxes",
-                         "Change registration, description, Basic-auth secret or OCPP version",
-                         {"200": _json(_ref("ChargeBox"), "Updated")}, params=box,
-                         body="ChargeBoxUpdate", errors=("404", "413", "422")),
-            "delete": _op("removeChargeBox", "chargeboxes",
-                          "Forget a box (its history stays)", _NO_CONTENT, params=box,
-                          errors=("404",)),
-        },
-        "/chargeboxes/{id}/endpoint": {
-            "put": _op("setEndpoint", "chargeboxes",
-                       "Set the box's SOAP address by hand (wins over learning)",
-                       {"200": _json(_ref("ChargeBox"), "Updated")}, params=box,
-                       body="EndpointOverride", errors=("404", "413", "422")),
-            "delete": _op("clearEndpoint", "chargeboxes",
-                          "Drop the manual address: back to the learned one",
-                          {"200": _json(_ref("ChargeBox"), "Updated")}, params=box,
-                          errors=("404",)),
-        },
-        "/chargeboxes/{id}/events": {
-            "get": _op("listBoxEvents", "chargeboxes",
-                       "The box's trust events, newest first: address changes (old, new, source"
-                       " IP, message), refused addresses, failed authentications, rate limits",
-                       {"200": _json(_list_of("BoxEvent"), "Events")},
-                       params=[*box, _q("kind", {"type": "string", "enum": list(EVENT_KINDS)},
-                                        "Only events of this kind"),
-                               _pref("since"), _pref("until"), _pref("limit"),
-                               _pref("offset")]),
-        },
-        "/chargeboxes/{id}/connectors": {
-            "get": _op("listBoxConnectors", "chargeboxes", "The box's connector status",
-                       {"200": _json(_list_of("ConnectorStatus"), "Connectors")}, params=box,
-                       errors=("404",)),
-        },
-        "/chargeboxes/{id}/pending": {
-            "get": _op("listBoxPending", "commands", "The box's queued commands",
-                       {"200": _json(_list_of("PendingCommand"), "Queued commands")},
-                       params=[*box, *pending_filters], errors=("400", "404")),
-        },
-        "/idtags": {
-            "get": _op("listIdTags", "idtags", "List id tags",
-                       {"200": _json(_list_of("IdTag"), "Id tags")},
-                       params=[_q("status", {"type": "string", "enum": list(STORED_STATUSES)},
-                                  "Only tags with this status")]),
-            "post": _op("addIdTag", "idtags", "Add an id tag",
-                        {"201": _json(_ref("IdTag"), "Added")}, body="IdTagCreate",
-                        errors=("409", "413", "422")),
-        },
-        "/idtags/{idTag}": {
-            "get": _op("getIdTag", "idtags", "An id tag", {"200": _json(_ref("IdTag"), "The tag")},
-                       params=tag, errors=("404",)),
-            "patch": _op("updateIdTag", "idtags", "Change an id tag (status Blocked blocks it)",
-                         {"200": _json(_ref("IdTag"), "Updated")}, params=tag, body="IdTagUpdate",
-                         errors=("404", "413", "422")),
-            "delete": _op("removeIdTag", "idtags", "Remove an id tag", _NO_CONTENT, params=tag,
-                          errors=("404",)),
-        },
-        "/idtags/{idTag}/block": {
-            "post": _op("blockIdTag", "idtags", "Block an id tag",
-                        {"200": _json(_ref("IdTag"), "Blocked")}, params=tag, errors=("404",)),
-        },
-        "/idtags/{idTag}/unblock": {
-            "post": _op("unblockIdTag", "idtags", "Unblock an id tag (status Accepted)",
-                        {"200": _json(_ref("IdTag"), "Accepted again")}, params=tag,
-                        errors=("404",)),
-        },
-        "/transactions": {
-            "get": _op("listTransactions", "history", "Transactions, newest first",
-                       {"200": _json(_list_of("Transaction"), "Transactions")},
-                       params=[*window,
-                               _q("idTag", _STR, "Only transactions of this id tag"),
-                               _q("active", {"type": "boolean"},
-                                  "true: still running; false: stopped")]),
-        },
-        "/transactions/{id}": {
-            "get": _op("getTransaction", "history", "A transaction",
-                       {"200": _json(_ref("Transaction"), "The transaction")},
-                       params=[_p("id", {"type": "integer"}, "transactionId")], errors=("404",)),
-        },
-        "/transactions/{id}/close": {
-            "post": _op("closeTransaction", "history",
-                        "Close a transaction its box never stopped (who and when recorded)",
-                        {"200": _json(_ref("Transaction"), "Closed")},
-                        params=[_p("id", {"type": "integer"}, "transactionId")],
-                        body="TransactionClose", errors=("404", "409", "413", "422")),
-        },
-        "/metervalues": {
-            "get": _op("listMeterValues", "history", "Meter samples in time order",
-                       {"200": _json(_list_of("MeterSample"), "Samples")},
-                       params=[*window,
-                               _q("transaction", {"type": "integer"}, "Only this transaction"),
-                               _q("connector", {"type": "integer"}, "Only this connector")]),
-        },
-        "/connectors": {
-            "get": _op("listConnectors", "history", "Latest status of every connector",
-                       {"200": _json(_list_of("ConnectorStatus"), "Connectors")},
-                       params=[_pref("chargebox")]),
-        },
-        "/messages": {
-            "get": _op("listMessages", "logs", "The raw SOAP envelope log, newest first",
-                       {"200": _json(_list_of("EnvelopeLogEntry"), "Envelopes")},
-                       params=[*window,
-                               _q("action", _STR, "Only this action"),
-                               _q("direction", {"type": "string", "enum": ["in", "out"]},
-                                  "Only this direction"),
-                               _q("envelope", {"type": "boolean", "default": True},
-                                  "false: leave the envelopes' text out")]),
-        },
-        "/commands": {
-            "get": _op("listCommands", "logs", "The command log, newest first",
-                       {"200": _json(_list_of("CommandLogEntry"), "Commands")},
-                       params=[*window,
-                               _q("operation", _STR, "Only this operation"),
-                               _q("outcome", {"type": "string",
-                                              "enum": ["reply", "fault", "timeout", "error"]},
-                                  "Only this outcome")]),
-        },
-        "/pending": {
-            "get": _op("listPending", "commands", "Commands waiting for their box to talk to us",
-                       {"200": _json(_list_of("PendingCommand"), "Queued commands")},
-                       params=[_pref("chargebox"), *pending_filters], errors=("400",)),
-        },
-        "/pending/{id}": {
-            "delete": _op("cancelPending", "commands", "Cancel a queued command", _NO_CONTENT,
-                          params=[_p("id", {"type": "integer"}, "Queue entry id")],
-                          errors=("404",)),
-        },
-    }
+def _operation_paths(route: Route, ocpp: dict[str, Any]) -> dict[str, Any]:
+    """The command route as one path per CS→CP operation, each with its own OCPP schemas."""
+    paths = {}
     for name, versions in chargepoint_operations().items():
         request = _message_schema(name, versions, "request", ocpp)
         reply = _message_schema(name, versions, "response", ocpp)
         only = "" if len(versions) == len(VERSIONS) else f" (OCPP {' and '.join(versions)} only)"
-        paths[OPERATION_PATH.replace("{operation}", name)] = {"post": {
-            **_op(f"call{name}", "commands", f"Send {name} to the charge box{only}",
-                  {"200": _json(reply, f"The box's {name}.conf"),
-                   "202": _json(_ref("Queued"), "The box could not be reached; the command"
-                                                " waits for its next message (only with"
-                                                " queue=true)")},
-                  params=[*box, _q("queue", {"type": "boolean", "default": False},
-                                   "Queue the command when the box cannot be reached now"),
-                          _q("expiresAt", _TIME, "With queue=true: drop the queued command"
-                                                 " unsent after this time (default 24 h)")],
-                  body=request, errors=("404", "409", "413", "422", "502", "504")),
-            "description": (f"The body holds the fields of {name}.req under their OCPP names; "
-                            "the reply's fields come back as JSON (date-times ISO 8601)."),
-            "x-ocpp-versions": list(versions),
-        }}
+        op = _operation(route, operation=name)
+        op["summary"] += only
+        op["requestBody"] = {"required": route.body_required,
+                             "content": {"application/json": {"schema": request}}}
+        op["responses"] = {"200": json_reply(reply, f"The box's {name}.conf"), **op["responses"]}
+        op["description"] = (f"The body holds the fields of {name}.req under their OCPP names; "
+                             "the reply's fields come back as JSON (date-times ISO 8601).")
+        op["x-ocpp-versions"] = list(versions)
+        paths[route.path.replace("{operation}", name)] = {route.method.lower(): op}
+    return paths
+
+
+def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
+    """``paths`` from the route table (``routes.ROUTES``), in its order."""
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        if route.body == OCPP_REQUEST:
+            paths.update(_operation_paths(route, ocpp))
+        else:
+            paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
     return paths
 
 
@@ -582,23 +301,24 @@ def _components(ocpp: dict[str, Any]) -> dict[str, Any]:
         }},
         "Queued": {"type": "object", "required": ["pending_id", "charge_box_id", "operation"],
                    "properties": {"pending_id": {"type": "integer"},
-                                  "charge_box_id": _STR, "operation": _STR,
+                                  "charge_box_id": {"type": "string"},
+                                  "operation": {"type": "string"},
                                   "status": {"type": "string", "enum": ["queued"]}}},
         **{name: copy.deepcopy(schema) for name, schema in BODIES.items()},
     }
     for name, model in _RESOURCES.items():
         schemas[name] = _resource_schema(model)
-    schemas["ChargeBoxDetail"] = {"allOf": [_ref("ChargeBox"), {
+    schemas["ChargeBoxDetail"] = {"allOf": [ref("ChargeBox"), {
         "type": "object", "required": ["connectors"],
-        "properties": {"connectors": {"type": "array", "items": _ref("ConnectorStatus")}}}]}
+        "properties": {"connectors": {"type": "array", "items": ref("ConnectorStatus")}}}]}
     schemas.update(sorted(ocpp.items()))
     return {
         "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer",
             "description": "The token of ServeOptions.api_token (OCPP_SOAP_API_TOKEN). Without"
                            " one, the API answers only when the server listens on loopback."}},
-        "parameters": _PARAMS,
-        "responses": {name: _json(_ref("Error"), text) for name, text in _ERRORS.values()},
+        "parameters": copy.deepcopy(PARAMETERS),
+        "responses": {name: json_reply(ref("Error"), text) for name, text in _ERRORS.values()},
         "schemas": schemas,
     }
 
