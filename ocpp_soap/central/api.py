@@ -313,6 +313,8 @@ class ApiApp:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"malformed JSON: {exc}") from None
+        except RecursionError:  # nesting deeper than the parser goes: no body of ours is
+            raise ApiError(400, "malformed JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise ApiError(400, "the body must be a JSON object")
         return data

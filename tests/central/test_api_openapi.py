@@ -2,7 +2,8 @@
 
 It is checked with openapi-spec-validator; every contract path and method is in it, every CS→CP
 operation of both versions has its path, the example request and reply of every operation fit the
-generated schemas, and real answers of the running API fit their response schemas.
+generated schemas, and real answers of the running API fit their response schemas (every route of
+the table is called in ``test_api_routes``; here the answers it does not reach).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from ocpp_soap.messages import service_schema
 from ocpp_soap.messages.examples import TAG, example
 from ocpp_soap.soap.versions import CHARGEPOINT
 from tests.central.test_api_resources import charger_session
-from tests.central.test_api_support import running_api, wait_for
+from tests.central.test_api_support import running_api
 
+#: The paths and methods operators were promised (README, issues), written here by hand on
+#: purpose: the document comes from the route table, so only an independent list catches a
+#: row dropped or renamed there by mistake.
 CONTRACT = {
     "/chargeboxes": {"get", "post"},
     "/chargeboxes/{id}": {"get", "patch", "delete"},
@@ -30,6 +34,7 @@ CONTRACT = {
     "/idtags": {"get", "post"},
     "/idtags/{idTag}": {"get", "patch", "delete"},
     "/idtags/{idTag}/block": {"post"},
+    "/idtags/{idTag}/unblock": {"post"},
     "/transactions": {"get"},
     "/transactions/{id}": {"get"},
     "/transactions/{id}/close": {"post"},
@@ -147,27 +152,6 @@ def test_real_answers_fit_their_schemas(served):
     tx = charger_session(api)
     r = api.post("/chargeboxes", {"charge_box_id": "CB-2", "auth_secret": "x"})
     _check(doc, _response_schema(doc, "/chargeboxes", "post", "201"), r.json())
-    api.app.central.queue_command("CB-2", "ClearCache", {})
-    answers = [
-        ("/chargeboxes", "get", "/chargeboxes"),
-        ("/chargeboxes/{id}", "get", "/chargeboxes/CB-1001"),
-        ("/chargeboxes/{id}/connectors", "get", "/chargeboxes/CB-1001/connectors"),
-        ("/chargeboxes/{id}/events", "get", "/chargeboxes/CB-1001/events"),
-        ("/idtags", "get", "/idtags"),
-        ("/idtags/{idTag}", "get", f"/idtags/{TAG}"),
-        ("/transactions", "get", "/transactions"),
-        ("/transactions/{id}", "get", f"/transactions/{tx}"),
-        ("/metervalues", "get", "/metervalues"),
-        ("/connectors", "get", "/connectors"),
-        ("/messages", "get", "/messages"),
-        ("/pending", "get", "/pending"),
-    ]
-    wait_for(lambda: api.get("/messages").json()["items"])
-    for path, method, url in answers:
-        body = api.request(method.upper(), url).json()
-        if "items" in body:
-            assert body["items"], url
-        _check(doc, _response_schema(doc, path, method), body)
     # a command's log entry, and an error answer
     api.admin.set_endpoint("CB-1001", "http://127.0.0.1:9/ocpp/ChargePointService")
     r = api.post("/chargeboxes/CB-1001/operations/ClearCache", {})

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import openapi_schema_validator
 import requests
 
 from ocpp_soap.central.wsgi import create_app
@@ -103,3 +104,10 @@ def assert_error(response: requests.Response, status: int, *words: str) -> dict[
     for word in words:
         assert word in body["error"], (word, body)
     return body
+
+
+def fits_schema(doc: dict[str, Any], schema: dict[str, Any], instance: Any) -> None:
+    """``instance`` fits ``schema`` (which may ``$ref`` the components of the OpenAPI ``doc``)."""
+    validator = openapi_schema_validator.OAS30Validator({**schema, "components": doc["components"]})
+    errors = sorted(validator.iter_errors(instance), key=str)
+    assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
