@@ -107,7 +107,10 @@ def assert_error(response: requests.Response, status: int, *words: str) -> dict[
 
 
 def fits_schema(doc: dict[str, Any], schema: dict[str, Any], instance: Any) -> None:
-    """``instance`` fits ``schema`` (which may ``$ref`` the components of the OpenAPI ``doc``)."""
-    validator = openapi_schema_validator.OAS30Validator({**schema, "components": doc["components"]})
+    """``instance`` fits ``schema`` (which may ``$ref`` the components of the OpenAPI ``doc``),
+    formats (date-time, int32) included."""
+    validator = openapi_schema_validator.OAS30Validator(
+        {**schema, "components": doc["components"]},
+        format_checker=openapi_schema_validator.oas30_format_checker)
     errors = sorted(validator.iter_errors(instance), key=str)
     assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
