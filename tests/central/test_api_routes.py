@@ -224,6 +224,27 @@ def test_every_route_answers_as_documented(world, route):
         assert body["items"], f"{url}: an empty list proves little about the item schema"
 
 
+def _typed_queries():
+    for route in routes.ROUTES:
+        for p in route.params:
+            p = routes.PARAMETERS[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+            schema = p["schema"]
+            if p["in"] == "query" and (schema.get("type") in ("integer", "boolean")
+                                       or schema.get("format") == "date-time"):
+                yield route, p["name"]
+
+
+@pytest.mark.parametrize("route,name", list(_typed_queries()),
+                         ids=[f"{r.endpoint}-{n}" for r, n in _typed_queries()])
+def test_typed_query_parameters_are_read_as_documented(world, route, name):
+    """A documented integer, boolean or date-time query parameter is read by its route: a
+    value of the wrong type is a 400 naming it (an undocumented one would be ignored)."""
+    api, _, made = world
+    values = SAMPLES[route.endpoint](api, made).values
+    r = api.request(route.method, route.path.format(**values), params={name: "1x"})
+    assert assert_error(r, 400, name)["field"] == name
+
+
 # --------------------------------------------------------------------- bodies against the schema
 
 def _body_routes():
