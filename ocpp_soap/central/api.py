@@ -1,8 +1,9 @@
 """The operators' JSON API, mounted at ``/api/v1`` (its OpenAPI document: ``openapi.json``).
 
 Its paths, methods and body schemas are the rows of ``routes.ROUTES``: the rules here, the
-document and the body checks (``jsonbody``) all come from that one table. Resources are the admin views (``admin.CentralAdmin``) as JSON; commands go through the
-``Commander`` so they are checked, sent and logged exactly as from the CLI. Errors are always JSON
+document and the body checks (``jsonbody``) all come from that one table. Resources are the admin
+views (``admin.CentralAdmin``) as JSON; commands go through the ``Commander`` so they are checked,
+sent and logged exactly as from the CLI. Errors are always JSON
 ``{"error": ...}``: 400 malformed JSON or query parameter, 401/403 auth, 404 unknown thing, 405
 wrong method, 409 conflict (exists, box not Accepted, no endpoint), 413 body too large, 422 invalid
 field (named in ``field``), 502 the box faulted, answered garbage or cannot be reached, 504 the box
@@ -313,7 +314,7 @@ class ApiApp:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"malformed JSON: {exc}") from None
-        except RecursionError:  # nesting deeper than the parser goes: no body of ours is
+        except RecursionError:  # nested deeper than the parser goes (no real body is)
             raise ApiError(400, "malformed JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise ApiError(400, "the body must be a JSON object")
