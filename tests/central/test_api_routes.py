@@ -185,7 +185,8 @@ SAMPLES: dict[str, Callable[[Any, dict[str, Any]], Call]] = {
     "connectors": lambda api, w: Call(200),
     "messages": lambda api, w: Call(200, params={"direction": "in"}),
     "commands": lambda api, w: Call(200),
-    "list_pending": lambda api, w: Call(200),
+    "list_pending": lambda api, w: Call(200, params={"state": "queued"}),
+    "box_pending": lambda api, w: Call(200, {"id": "NOWHERE"}, params={"include_taken": "true"}),
     "cancel_pending": lambda api, w: Call(
         204, {"id": str(api.app.central.queue_command("NOWHERE", "Reset", {"type": "Soft"}))}),
     "call": lambda api, w: Call(202, {"id": "NOWHERE", "operation": "ClearCache"}, {},
