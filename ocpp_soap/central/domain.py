@@ -37,7 +37,8 @@ from .endpoint import (
 from .errors import SecurityError
 from .fieldlimits import limit_of
 from .gate import TrustGate
-from .idtags import CursorTags, id_tag_info
+from .authorization import Authorizer, TagTableAuthorizer, tag_info
+from .idtags import CursorTags
 from .metering import (
     LINKED_BY_CONNECTOR,
     SOURCE_METER_VALUES,
@@ -178,6 +179,9 @@ class CentralSystem(Outbound, TrustGate):
         self.settings = settings or CentralSettings()
         self.vendors = vendors or VendorRegistry()
         self.clock = clock
+        #: Decides every idTag of Authorize, StartTransaction and StopTransaction (see
+        #: ``authorization``); replace it to take tags from elsewhere.
+        self.authorizer: Authorizer = TagTableAuthorizer(store)
         #: Set by ``write_presence_behind``: Heartbeats of boxes in good standing are then
         #: answered after a read and their time written in batches (see ``presence``).
         self.presence: PresenceBuffer | None = None
@@ -508,7 +512,8 @@ class CentralSystem(Outbound, TrustGate):
         def work(session: Session) -> dict[str, Any]:
             if not self._quick_accept(session, ctx, now):
                 self._accepted_box(session, ctx, now)
-            return id_tag_info(session, payload.get("idTag"), now)
+            return tag_info(self.authorizer, session, ctx, payload.get("idTag"), now,
+                            "Authorize")
 
         return {"idTagInfo": self.store.write(work)}
 
@@ -539,14 +544,14 @@ class CentralSystem(Outbound, TrustGate):
                 .first()
             )
             if existing is not None:
-                info = id_tag_info(
-                    session, id_tag, now, for_start=True, exclude_transaction=existing.id
-                )
+                info = tag_info(self.authorizer, session, ctx, id_tag, now, "StartTransaction",
+                                for_start=True, exclude_transaction=existing.id)
                 return {"transactionId": existing.id, "idTagInfo": info}
             # A connector charges one transaction at a time: closing what its box left open
             # there comes first, so the stale one does not count against the tag either.
             self._close_stale(session, box.charge_box_id, connector_id, now)
-            info = id_tag_info(session, id_tag, now, for_start=True)
+            info = tag_info(self.authorizer, session, ctx, id_tag, now, "StartTransaction",
+                            for_start=True)
             warnings = plausibility.start_warnings(connector_id, meter_start, started, now,
                                                    self.settings.clock_skew)
             if warnings:
@@ -609,8 +614,8 @@ class CentralSystem(Outbound, TrustGate):
             if not id_tag:
                 return {}
             fast = self.store.fast
-            return {"idTagInfo": fast.read(lambda cur: id_tag_info(CursorTags(fast, cur),
-                                                                   id_tag, now))}
+            return {"idTagInfo": fast.read(lambda cur: tag_info(
+                self.authorizer, CursorTags(fast, cur), ctx, id_tag, now, "StopTransaction"))}
         except hotpath.Retry:
             pass
 
@@ -676,7 +681,8 @@ class CentralSystem(Outbound, TrustGate):
             insert_samples(session, rows)
             if not id_tag:
                 return {}
-            return {"idTagInfo": id_tag_info(session, id_tag, now)}
+            return {"idTagInfo": tag_info(self.authorizer, session, ctx, id_tag, now,
+                                          "StopTransaction")}
 
         return self.store.write(work)
 

@@ -24,7 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import plausibility
 from .commands import HAS_PENDING
-from .idtags import CursorTags, id_tag_info
+from .authorization import tag_info
+from .idtags import CursorTags
 from .metering import (
     LINKED_BY_CONNECTOR,
     SOURCE_METER_VALUES,
@@ -153,7 +154,8 @@ def authorize(cs: CentralSystem, ctx: CallContextLike, id_tag: str | None,
     """Authorize from a box in good standing: its seen time, and the tag's IdTagInfo."""
     def work(cur: Cursor) -> dict[str, Any]:
         _accept(cs, cur, ctx, now)
-        return id_tag_info(CursorTags(cs.store.fast, cur), id_tag, now)
+        return tag_info(cs.authorizer, CursorTags(cs.store.fast, cur), ctx, id_tag, now,
+                        "Authorize")
 
     return cs.store.fast.write(work)
 
