@@ -44,6 +44,7 @@ from .domain import CentralSystem
 from .errors import Conflict, NotFound, StorageUnavailable
 from .fieldlimits import FieldTooLong
 from .jsonbody import BodyError, check
+from .outbox import DELIVERY_STATES
 from .routes import PREFIX
 from .settings import CentralSettings
 from .storage.outage import OUTAGE_TEXT
@@ -423,6 +424,18 @@ class ApiApp:
         q = Query(request.args)
         return _items(self.admin.list_commands(operation=q.str("operation"),
                                                outcome=q.str("outcome"), **q.window()))
+
+    def on_webhook_deliveries(self, request: Request) -> Response:
+        from .outbox import list_deliveries
+
+        q = Query(request.args)
+        state = q.str("state")
+        if state is not None and state not in DELIVERY_STATES:
+            raise ApiError(400, f"state: one of {', '.join(DELIVERY_STATES)}", field="state")
+        page = q.page()
+        return _items(list_deliveries(self.central.store, webhook=q.str("webhook"),
+                                      state=state, charge_box_id=q.str("chargebox"),
+                                      limit=page.get("limit") or 100, offset=page["offset"]))
 
     def on_list_pending(self, request: Request) -> Response:
         q = Query(request.args)

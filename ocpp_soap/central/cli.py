@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--endpoint-change", choices=("boot", "any", "manual"), default=None,
                    help="which message may move the address of a box without credentials "
                         "(default boot)")
+    s.add_argument("--app", metavar="MODULE:FACTORY", default=None,
+                   help="run your own application factory (a function returning"
+                        " ocpp_soap.central.create_app(...)); MODULE may be a .py file")
     s.add_argument("--log-level", default="info",
                    choices=("debug", "info", "warning", "error", "critical"))
     s.add_argument("--show-config", action="store_true",
@@ -417,6 +420,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "api_token_file": args.api_token_file,
         }.items() if v is not None},
         log_level=args.log_level,
+        app=args.app,
     )
     try:
         if args.show_config:

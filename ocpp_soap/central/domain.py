@@ -25,6 +25,7 @@ from ocpp_soap.soap.logsafe import clean
 
 from . import closing, hotpath, plausibility
 from .addressguard import AddressRefused
+from .authorization import Authorizer, TagTableAuthorizer, tag_info
 from .commands import HAS_PENDING, Outbound, waiting_for
 from .endpoint import (
     SOURCE_FROM,
@@ -37,7 +38,6 @@ from .endpoint import (
 from .errors import SecurityError
 from .fieldlimits import limit_of
 from .gate import TrustGate
-from .authorization import Authorizer, TagTableAuthorizer, tag_info
 from .idtags import CursorTags
 from .metering import (
     LINKED_BY_CONNECTOR,

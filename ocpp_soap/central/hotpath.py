@@ -23,8 +23,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import plausibility
-from .commands import HAS_PENDING
 from .authorization import tag_info
+from .commands import HAS_PENDING
 from .idtags import CursorTags
 from .metering import (
     LINKED_BY_CONNECTOR,

@@ -26,6 +26,7 @@ from .routes import (
     PARAMETERS,
     PREFIX,
     ROUTES,
+    STR,
     TIME,
     Route,
     json_reply,
@@ -288,6 +289,24 @@ def _paths(ocpp: dict[str, Any]) -> dict[str, Any]:
     return paths
 
 
+def _webhook_delivery_schema() -> dict[str, Any]:
+    """A delivery row with its event (``outbox.list_deliveries``)."""
+    from .events import EVENT_KINDS as KINDS
+    from .storage.eventtables import WebhookDelivery
+
+    schema = _resource_schema(WebhookDelivery)
+    props = schema["properties"]
+    for internal in ("event_id", "charge_box_id", "kind", "lease_until"):
+        props.pop(internal)
+    props["event"] = {"type": "object", "required": ["id", "kind", "charge_box_id", "at", "data"],
+                      "properties": {"id": {"type": "integer"},
+                                     "kind": {"type": "string", "enum": list(KINDS)},
+                                     "charge_box_id": STR, "at": dict(TIME),
+                                     "data": {"type": "object"}}}
+    schema["required"] = sorted(props)
+    return schema
+
+
 def _components(ocpp: dict[str, Any]) -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "Error": {"type": "object", "required": ["error"], "properties": {
@@ -311,6 +330,7 @@ def _components(ocpp: dict[str, Any]) -> dict[str, Any]:
     schemas["ChargeBoxDetail"] = {"allOf": [ref("ChargeBox"), {
         "type": "object", "required": ["connectors"],
         "properties": {"connectors": {"type": "array", "items": ref("ConnectorStatus")}}}]}
+    schemas["WebhookDelivery"] = _webhook_delivery_schema()
     schemas.update(sorted(ocpp.items()))
     return {
         "securitySchemes": {"bearerAuth": {
@@ -339,7 +359,7 @@ def _document() -> str:
         "servers": [{"url": PREFIX}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": t} for t in ("chargeboxes", "idtags", "history", "logs", "commands",
-                                       "meta")],
+                                       "events", "meta")],
         "paths": paths,
         "components": _components(ocpp),
     }

@@ -22,6 +22,7 @@ from .admin import REGISTRATION_STATUSES
 from .closing import STOP_REASONS
 from .commands import PENDING_STATES
 from .idtags import STORED_STATUSES
+from .outbox import DELIVERY_STATES
 from .trust import EVENT_KINDS
 
 PREFIX = "/api/v1"
@@ -340,6 +341,15 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/pending/{id}", "cancel_pending", "cancelPending", "commands",
           "Cancel a queued command", _NO_CONTENT,
           params=(path_param("id", {"type": "integer"}, "Queue entry id"),), errors=("404",)),
+    # -- events
+    Route("GET", "/webhooks/deliveries", "webhook_deliveries", "listWebhookDeliveries", "events",
+          "The webhook outbox: each event's delivery to each webhook, newest first",
+          {"200": json_reply(list_of("WebhookDelivery"), "Deliveries")},
+          params=(shared("chargebox"), shared("limit"), shared("offset"),
+                  query("webhook", STR, "Only this webhook (its name)"),
+                  query("state", {"type": "string", "enum": list(DELIVERY_STATES)},
+                        "Only deliveries in this state")),
+          errors=("400",)),
     # One rule for the API, one documented path per CS→CP operation (``openapi`` expands
     # ``{operation}``, ``operationId`` and ``summary`` with each operation's name).
     Route("POST", "/chargeboxes/{id}/operations/{operation}", "call", "call{operation}",

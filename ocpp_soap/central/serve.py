@@ -81,6 +81,8 @@ class ServePlan:
     settings_overrides: dict[str, Any] = field(default_factory=dict)
     serve_overrides: dict[str, Any] = field(default_factory=dict)
     log_level: str = "info"
+    #: ``module:factory`` of a user's application (``--app``), else the built-in one.
+    app: str | None = None
 
     def settings(self, env: Mapping[str, str] | None = None) -> CentralSettings:
         return CentralSettings.load(self.config_file, env, self.settings_overrides)
@@ -106,6 +108,13 @@ class ServePlan:
                 "not replace it: the proxy forwards everyone's requests."
             )
         check_tls(settings)
+        if self.app:
+            from .appfactory import load_factory
+
+            try:
+                load_factory(self.app)
+            except ValueError as exc:
+                raise ServeError(str(exc)) from None
         return settings
 
     def app_kwargs(self) -> dict[str, Any]:
@@ -279,6 +288,13 @@ class CentralServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        if self.plan.app:
+            from . import embedding
+            from .appfactory import load_factory
+
+            # the factory's create_app() takes serve's flags (they win over its code)
+            embedding.served(self.plan.config_file, self.plan.app_kwargs())
+            return load_factory(self.plan.app)()
         return create_app(self.plan.config_file, **self.plan.app_kwargs())
 
 

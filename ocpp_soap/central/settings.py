@@ -79,6 +79,16 @@ class CentralSettings:
     #: Seconds a worker holds a queued command it delivers; after that (the worker died) the
     #: command is queued again. Never shorter than ``command_timeout`` + 5.
     pending_lease: float = 90.0
+    # -- events (see the README's Embedding section) --------------------------------------
+    #: HTTP webhooks: a list of ``{url, secret, kinds, name}`` (``webhooks`` module); from the
+    #: environment as JSON text.
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    #: Seconds before the first retry of a failed delivery; each retry waits twice as long,
+    #: up to ``webhook_retry_max``. A delivery is given up after ``webhook_max_attempts``.
+    webhook_retry_min: float = 1.0
+    webhook_retry_max: float = 300.0
+    webhook_max_attempts: int = 50
+    webhook_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.unknown_chargebox not in UNKNOWN_CHARGEBOX_POLICIES:
@@ -102,6 +112,13 @@ class CentralSettings:
             raise ValueError("console_idle_timeout must be positive")
         if self.storage_wait <= 0:
             raise ValueError("storage_wait must be positive")
+        from .webhooks import parse_webhooks
+
+        self.webhooks = parse_webhooks(self.webhooks)
+        if not 0 < self.webhook_retry_min <= self.webhook_retry_max:
+            raise ValueError("webhook_retry_min must be positive and at most webhook_retry_max")
+        if self.webhook_max_attempts < 1 or self.webhook_timeout <= 0:
+            raise ValueError("webhook_max_attempts and webhook_timeout must be positive")
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
         if not self.default_endpoint_path.startswith("/"):
@@ -166,13 +183,20 @@ class CentralSettings:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly view (for ``serve --show-config`` and the API)."""
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out["webhooks"] = [{**w, "secret": "***" if w.get("secret") else None}
+                           for w in self.webhooks]
+        return out
 
 
 def _coerce(name: str, type_name: Any, raw: Any) -> Any:
     """Convert a file or environment value to the field's declared type."""
     t = str(type_name)
     try:
+        if name == "webhooks":
+            from .webhooks import parse_webhooks
+
+            return parse_webhooks(raw)
         if t.startswith("list"):
             if isinstance(raw, str):
                 return [part.strip() for part in raw.split(",") if part.strip()]

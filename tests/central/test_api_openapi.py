@@ -43,6 +43,7 @@ CONTRACT = {
     "/messages": {"get"},
     "/commands": {"get"},
     "/pending": {"get"},
+    "/webhooks/deliveries": {"get"},
     "/chargeboxes/{id}/pending": {"get"},
     "/pending/{id}": {"delete"},
     "/openapi.json": {"get"},

@@ -189,6 +189,7 @@ SAMPLES: dict[str, Callable[[Any, dict[str, Any]], Call]] = {
     "box_pending": lambda api, w: Call(200, {"id": "NOWHERE"}, params={"include_taken": "true"}),
     "cancel_pending": lambda api, w: Call(
         204, {"id": str(api.app.central.queue_command("NOWHERE", "Reset", {"type": "Soft"}))}),
+    "webhook_deliveries": lambda api, w: Call(200, params={"state": "delivered"}),
     "call": lambda api, w: Call(202, {"id": "NOWHERE", "operation": "ClearCache"}, {},
                                 {"queue": "true"}),
 }

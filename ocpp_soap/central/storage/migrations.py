@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 from ..timeutil import utc_now
+from . import eventtables  # noqa: F401  (its tables belong to Base.metadata)
 from .engine import writer
 from .models import Base
 
@@ -152,6 +153,12 @@ def _pending_leases(conn: Connection) -> None:
     add_missing_indexes(conn, (("pending_commands", "ix_pending_box_state"),))
 
 
+def _v6(conn: Connection) -> None:
+    """The event outbox (issue 15): events, webhook deliveries, the box-events relay mark."""
+    for table in ("events", "webhook_deliveries", "event_relay"):
+        Base.metadata.tables[table].create(conn, checkfirst=True)
+
+
 #: Ordered steps. Append, never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
@@ -159,6 +166,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "charge box trust: allow_from, cert_fingerprint, box_events", _v3),
     Migration(4, "console accounts", _console_accounts),
     Migration(5, "queued commands: states, leases, expiry", _pending_leases),
+    Migration(6, "event outbox: events, webhook_deliveries, event_relay", _v6),
 )
 
 
