@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,7 @@ class Outbox:
     """Publishes events to callbacks and to the webhook outbox of one ``Store``."""
 
     POLL = 0.5
+    PRUNE_EVERY = 600.0
 
     def __init__(self, store: Store, guard: AddressGuard, settings: Any,
                  callbacks: Iterable[EventCallback] = (),
@@ -151,12 +152,16 @@ class Outbox:
             self._session.close()
 
     def _run(self) -> None:
+        pruned_at = float("-inf")
         while not self._stop.is_set():
             busy = False
             try:
                 self.relay()
                 if self.webhooks:
                     busy = self.deliver_due() > 0
+                if time.monotonic() - pruned_at > self.PRUNE_EVERY:
+                    pruned_at = time.monotonic()
+                    self.prune()
             except Exception:
                 log.exception("the event outbox failed a round; trying again")
             if not busy:
@@ -166,6 +171,8 @@ class Outbox:
     # -- relaying box events --------------------------------------------------------------------
     def relay(self) -> int:
         """Turn new ``endpoint_changed`` box events into ``endpoint.changed`` events."""
+        if not self.store.read(self._relay_due):
+            return 0
         try:
             relayed = self.store.write(self._relay)
         except IntegrityError:  # another process relayed the same rows first
@@ -174,6 +181,16 @@ class Outbox:
             self._wake.set()
             self._call_back(relayed)
         return len(relayed)
+
+    @staticmethod
+    def _relay_due(session: Session) -> bool:
+        """A read first: the write lock is only taken when there is something to relay."""
+        mark = session.get(EventRelayMark, RELAY_NAME)
+        if mark is None:
+            return True
+        newest = session.execute(select(func.max(BoxEvent.id)).where(
+            BoxEvent.kind == BOX_ENDPOINT_CHANGED)).scalar()
+        return newest is not None and newest > mark.last_id
 
     def _relay(self, session: Session) -> list[Event]:
         mark = session.get(EventRelayMark, RELAY_NAME, with_for_update=True)
@@ -313,6 +330,23 @@ class Outbox:
                         pause)
         self.store.write(lambda session: session.execute(
             update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values)))
+
+
+    def prune(self) -> int:
+        """Forget settled deliveries, and events without open ones, older than
+        ``webhook_retention_days``; pending deliveries are kept, however old."""
+        cutoff = self.clock() - timedelta(days=self.settings.webhook_retention_days)
+
+        def work(session: Session) -> int:
+            gone = session.execute(delete(WebhookDelivery).where(
+                WebhookDelivery.state != PENDING,
+                WebhookDelivery.created_at < cutoff)).rowcount
+            open_events = select(WebhookDelivery.event_id)
+            session.execute(delete(OutboxEvent).where(OutboxEvent.at < cutoff,
+                                                      OutboxEvent.id.not_in(open_events)))
+            return gone
+
+        return self.store.write(work)
 
 
 def list_deliveries(store: Store, *, webhook: str | None = None, state: str | None = None,

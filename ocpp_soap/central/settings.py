@@ -89,6 +89,8 @@ class CentralSettings:
     webhook_retry_max: float = 300.0
     webhook_max_attempts: int = 50
     webhook_timeout: float = 10.0
+    #: Days delivered and failed deliveries (and their events) are kept for the API.
+    webhook_retention_days: int = 7
 
     def __post_init__(self) -> None:
         if self.unknown_chargebox not in UNKNOWN_CHARGEBOX_POLICIES:
@@ -117,8 +119,10 @@ class CentralSettings:
         self.webhooks = parse_webhooks(self.webhooks)
         if not 0 < self.webhook_retry_min <= self.webhook_retry_max:
             raise ValueError("webhook_retry_min must be positive and at most webhook_retry_max")
-        if self.webhook_max_attempts < 1 or self.webhook_timeout <= 0:
-            raise ValueError("webhook_max_attempts and webhook_timeout must be positive")
+        if (self.webhook_max_attempts < 1 or self.webhook_timeout <= 0
+                or self.webhook_retention_days < 1):
+            raise ValueError("webhook_max_attempts, webhook_timeout and webhook_retention_days"
+                             " must be positive")
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
         if not self.default_endpoint_path.startswith("/"):
