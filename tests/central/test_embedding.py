@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,57 @@ def test_serve_app_runs_the_example_under_gunicorn(tmp_path):
                                              "messageId": "Hello", "data": "hi"})["data"] \
                 == f"hello CB-G{version[-1]}, you said hi"
         assert rows(cs.db_url, IdTag) == []  # no tag table involved
+
+
+def test_every_event_kind_reaches_callbacks_in_both_versions(tmp_path, serve):
+    """Status of the charge point and of connectors, firmware, meter values and command results
+    are events of the same shape whatever the version."""
+    db = f"sqlite:///{tmp_path / 'cs.db'}"
+    events: list = []
+    app = create_app({"db_url": db, "unknown_chargebox": "accept"}, on_event=events.append)
+    served = serve(app)
+    for version in VERSIONS:
+        box = Box(served.url, version, "CB-EV" + version[-1])
+        box.boot()
+        for connector, status in ((0, "Available"), (1, "Occupied")):
+            box.call("StatusNotification", {"connectorId": connector, "status": status,
+                                            "errorCode": "NoError"})
+        box.call("FirmwareStatusNotification", {"status": "Downloaded"})
+        box.call("MeterValues", {"connectorId": 1, "meterValue": [
+            {"timestamp": datetime.now(UTC), "sampledValue": [{"value": "123"}]}]})
+    for version in VERSIONS:
+        mine = [e for e in events if e.charge_box_id == "CB-EV" + version[-1]]
+        by_kind = {e.kind: e.data for e in mine}
+        assert by_kind["box.booted"]["registration_status"] == "Accepted"
+        assert by_kind["box.booted"]["charge_point_vendor"] == "Example"
+        assert by_kind["connector.status_changed"]["connector_id"] == 1
+        assert by_kind["connector.status_changed"]["status"] == "Occupied"
+        statuses = [(e.data["subject"], e.data["status"]) for e in mine
+                    if e.kind == "box.status_changed"]
+        assert statuses == [("charge_point", "Available"), ("firmware", "Downloaded")]
+        sample = by_kind["meter.values"]["meter_value"][0]["sampled_value"][0]
+        assert sample["value"] == "123"
+    # a command: an unreachable box, then the same queued
+    app.central.admin.set_endpoint("CB-EV6", "http://127.0.0.1:9/ocpp/ChargePointService")
+    url = served.url + "/api/v1/chargeboxes/CB-EV6/operations/ClearCache"
+    assert requests.post(url, json={}, timeout=30).status_code == 502
+    assert requests.post(url + "?queue=true", json={}, timeout=30).status_code == 202
+    results = [e.data for e in events if e.kind == "command.result"]
+    assert [(r["operation"], r["outcome"]) for r in results] == [
+        ("ClearCache", "unreachable"), ("ClearCache", "unreachable"), ("ClearCache", "queued")]
+
+
+def test_a_handler_with_a_bad_reply_is_a_fault_not_a_crash(tmp_path, serve):
+    db = f"sqlite:///{tmp_path / 'cs.db'}"
+    app = create_app({"db_url": db, "unknown_chargebox": "accept"},
+                     handlers={"DataTransfer": lambda context, **payload: ["not", "a", "dict"],
+                               "Heartbeat": lambda: {"current_time": "not a time"}})
+    served = serve(app)
+    box = Box(served.url, "1.6", "CB-BAD")
+    box.boot()
+    for operation, payload in (("DataTransfer", {"vendorId": "v"}), ("Heartbeat", {})):
+        with pytest.raises(RemoteFault) as fault:
+            box.call(operation, payload)
+        assert fault.value.fault.code == "Receiver", operation
+    assert box.call("StatusNotification", {"connectorId": 1, "status": "Available",
+                                           "errorCode": "NoError"}) == {}
