@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .idtags import ACCEPTED, BLOCKED, CONCURRENT_TX, EXPIRED, INVALID, CursorTags, id_tag_info
+from .idtags import ACCEPTED, BLOCKED, CONCURRENT_TX, EXPIRED, INVALID, id_tag_info
 
 if TYPE_CHECKING:
     from .storage.store import Store
@@ -92,14 +92,11 @@ class TagTableAuthorizer:
         self.store = store
 
     def authorize(self, request: AuthorizationRequest) -> Authorization:
-        fast = self.store.fast
+        """The table's answer from a read of its own (a session, never the fast path's
+        connection: a subclass calls this inside the message's own transaction on it)."""
         start = request.operation == "StartTransaction"
-        if start:  # the ConcurrentTx count needs the session (see ``idtags.CursorTags``)
-            info = self.store.read(lambda session: id_tag_info(session, request.id_tag,
-                                                               request.at, for_start=True))
-        else:
-            info = fast.read(lambda cur: id_tag_info(CursorTags(fast, cur), request.id_tag,
-                                                     request.at))
+        info = self.store.read(lambda session: id_tag_info(session, request.id_tag, request.at,
+                                                           for_start=start))
         return Authorization.from_info(info)
 
 
