@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -388,3 +389,29 @@ def test_a_handler_with_a_bad_reply_is_a_fault_not_a_crash(tmp_path, serve):
         assert fault.value.fault.code == "Receiver", operation
     assert box.call("StatusNotification", {"connectorId": 1, "status": "Available",
                                            "errorCode": "NoError"}) == {}
+
+
+def test_the_example_runs_as_a_script(tmp_path):
+    """``python examples/embedding.py PORT`` serves, as its docstring says."""
+    import subprocess
+
+    from tests.central.embedding_support import EXAMPLE
+    from tests.central.test_e2e_support import wait_for_port
+    from tests.conftest import free_port
+
+    port = free_port()
+    log = open(tmp_path / "example.log", "wb")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, str(EXAMPLE), str(port)], cwd=tmp_path,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc)
+        box = Box(f"http://127.0.0.1:{port}", "1.6", "CB-SCRIPT")
+        assert box.boot() == "Accepted"
+        assert box.authorize("STOLEN01") == "Blocked"
+        assert box.authorize("04e8c2a1") == "Accepted"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        log.close()
+    assert (tmp_path / "embedding.db").exists()
+    assert b"Traceback" not in (tmp_path / "example.log").read_bytes()
