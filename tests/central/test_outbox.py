@@ -64,7 +64,8 @@ def test_a_delivery_is_given_up_and_the_next_follows(db_url):
         outbox.publish([_started("A", 1), _started("A", 2)])
         assert outbox.deliver_due() == 1
         with outbox.store.engine.begin() as conn:  # the pause is over
-            conn.execute(update(WebhookDelivery).values(next_attempt_at=datetime.now(UTC)))
+            conn.execute(update(WebhookDelivery).values(
+                next_attempt_at=datetime.now(UTC) - timedelta(seconds=5)))
         assert outbox.deliver_due() == 1
         states = {d["event"]["data"]["transaction_id"]: (d["state"], d["attempts"],
                                                          d["last_status"])
