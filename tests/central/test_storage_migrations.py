@@ -141,8 +141,6 @@ def test_version_2_database_gets_the_trust_columns_and_events(tmp_path):
                           " ('OLD', 'Accepted', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
     assert migrate(engine, MIGRATIONS[:3]) == 3
     for name, table in Base.metadata.tables.items():
-        if name in OUTBOX_TABLES:  # version 4's
-            continue
         columns = {c["name"] for c in inspect(engine).get_columns(name)}
         assert columns == {c.name for c in table.columns}, name
     with engine.connect() as conn:
@@ -180,20 +178,20 @@ def test_pending_leases_step_on_a_version_4_database(tmp_path, request, backend)
 OUTBOX_TABLES = ("events", "webhook_deliveries", "event_relay")
 
 
-def test_version_3_database_gets_the_event_outbox(tmp_path):
-    """Step 4 adds the outbox tables (issue 15) to a version-3 database, keeping its rows."""
+def test_version_4_database_gets_the_event_outbox(tmp_path):
+    """Step 5 adds the outbox tables (issue 15) to a version-4 database, keeping its rows."""
     engine = make_engine(_url(tmp_path))
-    migrate(engine, MIGRATIONS[:3])
+    migrate(engine, MIGRATIONS[:4])
     with engine.begin() as conn:
         for table in reversed(OUTBOX_TABLES):
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
                           " endpoint_override, created_at, updated_at) VALUES"
                           " ('OLD', 'Accepted', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-    assert migrate(engine, MIGRATIONS[:4]) == 4
+    assert migrate(engine, MIGRATIONS[:5]) == 5
     for name in OUTBOX_TABLES:
         columns = {c["name"] for c in inspect(engine).get_columns(name)}
         assert columns == {c.name for c in Base.metadata.tables[name].columns}, name
     with engine.connect() as conn:
         assert conn.execute(text("SELECT charge_box_id FROM charge_boxes")).all() == [("OLD",)]
-    assert _versions(engine) == [3, 4]
+    assert _versions(engine) == [4, 5]
