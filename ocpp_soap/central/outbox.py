@@ -72,6 +72,7 @@ class Outbox:
 
     POLL = 0.5
     PRUNE_EVERY = 600.0
+    FAILED_PAUSE = 5.0
 
     def __init__(self, store: Store, guard: AddressGuard, settings: Any,
                  callbacks: Iterable[EventCallback] = (),
@@ -162,8 +163,10 @@ class Outbox:
                 if time.monotonic() - pruned_at > self.PRUNE_EVERY:
                     pruned_at = time.monotonic()
                     self.prune()
-            except Exception:
-                log.exception("the event outbox failed a round; trying again")
+            except Exception:  # e.g. the database is down: say so, then wait longer
+                log.exception("the event outbox failed a round; trying again in %.0f s",
+                              self.FAILED_PAUSE)
+                self._stop.wait(self.FAILED_PAUSE)
             if not busy:
                 self._wake.wait(self.POLL)
                 self._wake.clear()

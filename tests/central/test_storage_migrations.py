@@ -178,20 +178,20 @@ def test_pending_leases_step_on_a_version_4_database(tmp_path, request, backend)
 OUTBOX_TABLES = ("events", "webhook_deliveries", "event_relay")
 
 
-def test_version_4_database_gets_the_event_outbox(tmp_path):
-    """Step 5 adds the outbox tables (issue 15) to a version-4 database, keeping its rows."""
+def test_version_5_database_gets_the_event_outbox(tmp_path):
+    """Step 6 adds the outbox tables (issue 15) to a version-5 database, keeping its rows."""
     engine = make_engine(_url(tmp_path))
-    migrate(engine, MIGRATIONS[:4])
+    migrate(engine, MIGRATIONS[:5])
     with engine.begin() as conn:
         for table in reversed(OUTBOX_TABLES):
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
                           " endpoint_override, created_at, updated_at) VALUES"
                           " ('OLD', 'Accepted', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-    assert migrate(engine, MIGRATIONS[:5]) == 5
+    assert migrate(engine, MIGRATIONS[:6]) == 6
     for name in OUTBOX_TABLES:
         columns = {c["name"] for c in inspect(engine).get_columns(name)}
         assert columns == {c.name for c in Base.metadata.tables[name].columns}, name
     with engine.connect() as conn:
         assert conn.execute(text("SELECT charge_box_id FROM charge_boxes")).all() == [("OLD",)]
-    assert _versions(engine) == [4, 5]
+    assert _versions(engine) == [5, 6]
