@@ -55,7 +55,14 @@ def create_app(config_file: str | None = None, **overrides: Any) -> CentralApp:
     serve_keys = set(_SERVE_ENV) | {"api_token_file", "listen_port", "api_hosts"}
     serve = {k: overrides.pop(k) for k in list(overrides) if k in serve_keys}
     settings = CentralSettings.load(config_file=config_file, overrides=overrides)
-    app = CentralApp(settings, serve_options_from_env(**serve))
+    options = serve_options_from_env(**serve)
+    if settings.webhooks:
+        # Webhooks need the event outbox, which the public application carries.
+        from .embedding import CentralSystem
+
+        app: CentralApp = CentralSystem(settings, options=options)
+    else:
+        app = CentralApp(settings, options)
     # Everything built so far (schemas, Spyne and zeep models, SQLAlchemy metadata) lives as
     # long as the process: moving it out of the collector's sight keeps full collections short
     # while requests are served.

@@ -28,6 +28,7 @@ from ocpp_soap.central.api import ApiApp
 from ocpp_soap.central.jsonbody import json_schema
 from ocpp_soap.messages.examples import TAG, example
 from ocpp_soap.soap.client import OcppClient
+from tests.central.embedding_support import Receiver
 from tests.central.test_api_resources import CS, charger_session
 from tests.central.test_api_support import assert_error, fits_schema, running_api, wait_for
 
@@ -64,7 +65,9 @@ def route_mismatches(url_map: Map, doc: dict[str, Any]) -> list[str]:
 def world(tmp_path_factory):
     """A Central System with one of each thing: a box that had a charging session, an open
     transaction, a tag, a failed command in the log, a queued command, a box to command."""
-    with running_api(tmp_path_factory.mktemp("cs")) as api:
+    receiver = Receiver().start()
+    hooks = [{"name": "billing", "url": receiver.url, "secret": "s3cret"}]
+    with running_api(tmp_path_factory.mktemp("cs"), webhooks=hooks) as api:
         api.admin.add_chargebox(BOX)
         api.admin.add_tag(TAG)
         closed = charger_session(api, BOX)
@@ -74,8 +77,11 @@ def world(tmp_path_factory):
         assert api.post("/chargeboxes/GONE/operations/ClearCache", {}).status_code == 502
         api.app.central.queue_command("NOWHERE", "ClearCache", {})
         wait_for(lambda: api.get("/messages").json()["items"])
+        assert wait_for(lambda: api.get("/webhooks/deliveries",
+                                        params={"state": "delivered"}).json()["items"], 30)
         doc = api.get("/openapi.json").json()
         yield api, doc, {"closed": closed}
+    receiver.stop()
 
 
 def test_rules_and_document_agree(world):
