@@ -13,9 +13,14 @@ venv:
 	@sh scripts/venv.sh "$(PYTHON)" "$(VENV)"
 
 # The whole suite, PostgreSQL included: the tests start a private cluster when the server binaries
-# exist (or use OCPP_SOAP_TEST_PG_URL).
+# exist (or use OCPP_SOAP_TEST_PG_URL). Most tests wait on real servers rather than compute, so
+# TEST_WORKERS processes (pytest-xdist, one test file each at a time) share the cores; 0 runs them
+# all in one process.
+TEST_WORKERS ?= 4
+# Tests marked serial assert wall-clock bounds, so they run afterwards, alone.
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -q -m serial
 
 lint: venv
 	$(BIN)/ruff check .

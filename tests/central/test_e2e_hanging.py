@@ -13,6 +13,7 @@ sent by the CLI's commander, where no worker waits: ``test_e2e_reliability``.
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from ocpp_soap.central.storage.models import CommandLog
@@ -23,6 +24,9 @@ from tests.central.test_e2e_support import (
     commands_while_charging,
     rows,
 )
+
+# Wall-clock bounds (waves of calls, lateness): run alone, after the parallel part of the suite.
+pytestmark = pytest.mark.serial
 
 CALLS = 50
 THREADS = 32  # per worker: 2 × 32 = 64 > 50 hanging calls, the rest serve chargers (a gthread

@@ -35,6 +35,9 @@ from tests.central.test_e2e_support import (
     rows,
 )
 
+# Wall-clock bounds (waves of calls, lateness): run alone, after the parallel part of the suite.
+pytestmark = pytest.mark.serial
+
 CS = "CentralSystemService"
 CHARGERS = 20
 DURATION = 20.0

@@ -5,7 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from ocpp_soap.chargepoint._scheduler import Lateness, Scheduler, scheduled_due
+
+# Wall-clock bounds (waves of calls, lateness): run alone, after the parallel part of the suite.
+pytestmark = pytest.mark.serial
 
 
 def test_lateness_counts_late_messages_and_quantiles():
