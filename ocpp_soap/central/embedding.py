@@ -92,6 +92,7 @@ class CentralSystem(CentralApp):
                                             on_exchange=self._outgoing,
                                             on_queued=self.note_pending,
                                             publish=self.outbox.publish)
+        self.api.commander = self.commander  # the API's commands report their results too
         self._domain_handlers = dict(self.handlers)
         self._replaced: dict[str, Callable] = {}
         self._after: dict[str, list[UserCall]] = defaultdict(list)
