@@ -65,13 +65,15 @@ def test_expired_pending_commands_not_sent(central):
 
 
 def test_expiry_default_and_explicit(central):
-    now = central.clock()
+    before = central.clock()
     a = central.queue_command("CB1", "Reset", {"type": "Soft"})
+    after = central.clock()
     b = central.queue_command("CB1", "Reset", {"type": "Soft"},
                               expires_at="2099-01-02T03:04:05Z")
     rows = {p["id"]: p for p in central.admin.list_pending("CB1")}
-    default = datetime.fromisoformat(rows[a]["expires_at"]) - now
-    assert timedelta(hours=23, minutes=59) < default <= timedelta(hours=24)
+    expires = datetime.fromisoformat(rows[a]["expires_at"])
+    # 24 h from the moment of queueing, which lies between the two clock readings
+    assert before + timedelta(hours=24) <= expires <= after + timedelta(hours=24)
     assert rows[b]["expires_at"].startswith("2099-01-02T03:04:05")
     with pytest.raises(ValueError):
         central.queue_command("CB1", "Reset", {}, expires_at="tomorrow")
