@@ -24,8 +24,7 @@ import hmac
 import ipaddress
 import json
 import logging
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -42,6 +41,7 @@ from .commander import Commander, CommandFailed
 from .commands import PENDING_STATES
 from .domain import CentralSystem
 from .errors import Conflict, NotFound, StorageUnavailable
+from .events import json_default
 from .fieldlimits import FieldTooLong
 from .jsonbody import BodyError, check
 from .outbox import DELIVERY_STATES
@@ -81,20 +81,8 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, set | tuple):
-        return list(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, default=_default, ensure_ascii=False)
+    body = json.dumps(data, default=json_default, ensure_ascii=False)
     return Response(body, status=status, headers=headers, content_type="application/json")
 
 

@@ -45,7 +45,9 @@ EVENT_KINDS = (BOX_BOOTED, BOX_STATUS_CHANGED, CONNECTOR_STATUS_CHANGED, TRANSAC
                TRANSACTION_STOPPED, METER_VALUES, COMMAND_RESULT, ENDPOINT_CHANGED)
 
 
-def _plain(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for what storage and the wire hand out (times, decimals,
+    bytes, sets); anything else is not JSON (``TypeError``)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -54,7 +56,15 @@ def _plain(value: Any) -> Any:
         return value.decode("utf-8", "replace")
     if isinstance(value, set | tuple):
         return list(value)
-    return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _plain(value: Any) -> Any:
+    """As :func:`json_default`, but an event never fails: anything else becomes its text."""
+    try:
+        return json_default(value)
+    except TypeError:
+        return str(value)
 
 
 def jsonable(data: Any) -> Any:
