@@ -12,6 +12,7 @@ are offered in 1.5 too, flagged as extensions, because the behaviour they contro
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -255,7 +256,17 @@ class SimConfig:
     boot_retry_s: float = 30.0
     #: extra seconds a reset takes before the new boot
     reboot_delay_s: float = 0.0
+    #: seconds between saves of the meter register to the state file while charging: what a
+    #: power cut (or a killed process) loses at most, whatever MeterValueSampleInterval says
+    persist_interval_s: float = 10.0
     keys: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A zero or negative period would re-arm its timer at once, for ever.
+        for name in ("boot_retry_s", "persist_interval_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SimConfig:

@@ -54,9 +54,6 @@ class ChargePointCore:
     :class:`ocpp_soap.chargepoint.ChargePoint`, which owns one of these as ``core``.
     """
 
-    #: Seconds between saves of the meter register while charging (see ``_arm_persist``).
-    PERSIST_INTERVAL_S = 10.0
-
     def __init__(self, identity: str, version: str = "1.6", connectors: int = 1,
                  config: SimConfig | dict | None = None, state_path: str | None = None,
                  central: CentralLink | None = None, scheduler: Any = None) -> None:
@@ -573,10 +570,10 @@ class ChargePointCore:
         self._notify_status()
 
     def _arm_persist(self) -> None:
-        """Keep the meter register on disk every ``PERSIST_INTERVAL_S`` while charging, whatever
-        the sample interval: a power cut loses at most that much energy."""
+        """Keep the meter register on disk every ``persist_interval_s`` (SimConfig) while
+        charging, whatever the sample interval: a power cut loses at most that much energy."""
         if any(c.transaction is not None for c in self.connectors.values()):
-            self._set_timer("persist", self.PERSIST_INTERVAL_S, self._persist)
+            self._set_timer("persist", self.sim.persist_interval_s, self._persist)
 
     def _persist(self) -> None:
         if not self.running:

@@ -108,3 +108,17 @@ def test_usage_errors_exit_2(tmp_path):
     assert main(["run", "--central", "http://127.0.0.1:9/x", "--config", str(bad)]) == 2
     assert main(["scenario", str(tmp_path / "missing.yaml"), "--central", "http://127.0.0.1:9/x"]) == 2
     time.sleep(0)
+
+
+@pytest.mark.parametrize("line", ["persist_interval_s = 0", "persist_interval_s = -1",
+                                  'persist_interval_s = "often"', "boot_retry_s = 0",
+                                  "boot_retry_s = inf"])
+def test_timer_periods_in_the_config_must_be_positive(tmp_path, capsys, line):
+    """A period of zero would re-arm its timer at once, for ever: refused before anything starts."""
+    from ocpp_soap.chargepoint.cli import main
+
+    config = tmp_path / "cp.toml"
+    config.write_text(f'vendor = "X"\n{line}\n')
+    assert main(["run", "--central", "http://127.0.0.1:9/x", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "must be a positive number of seconds" in err and "Traceback" not in err
