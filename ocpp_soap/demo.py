@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ocpp_soap.central.app import CentralApp, ServeOptions
 from ocpp_soap.central.settings import CentralSettings
-from ocpp_soap.chargepoint.server import SimulatedChargePoint
+from ocpp_soap.chargepoint import ChargePoint
 from ocpp_soap.soap.httpserver import BackgroundServer
 from ocpp_soap.tools.capture import CaptureWriter
 from ocpp_soap.tools.diff import (
@@ -55,7 +55,7 @@ def session(cs: CentralApp, cs_url: str, version: str, capture: CaptureWriter) -
     box = f"DEMO-{version.replace('.', '')}"
     say(f"\n=== OCPP {version}: charge point {box} ===")
     cs.central.admin.add_chargebox(box, registration_status="Accepted")
-    sim = SimulatedChargePoint(
+    sim = ChargePoint(
         box, f"{cs_url}/ocpp/{version}/CentralSystemService", version, connectors=1,
         config={"vendor": "ocpp-soap", "model": "Demo Wallbox",
                 "keys": {"MeterValueSampleInterval": 1, "HeartbeatInterval": 60}},

@@ -6,15 +6,18 @@ Central System → charge point operation; the override gets a ``HandlerContext`
 fields as snake_case keyword arguments, and refuses a request by raising one of the OCPP-S faults
 listed here (each becomes the SOAP 1.2 fault of that subcode). ``SimConfig`` describes the
 hardware (vendor, model, power, configuration keys); a plain dict of the same fields works too.
+``Scheduler`` runs the timers of charge points (one thread, a small worker pool); every charge
+point shares the process's own unless it is given one (``ChargePoint(..., scheduler=…)``), which
+its owner shuts down when done.
 
 Everything else lives in modules whose names start with ``_`` (the core state machine, the
-built-in operations, the scheduler, the shell …): they change as the simulator grows, so nothing
-outside the package should import them. ``cli`` is the command line's entry point and
-``server`` only the old import path of ``ChargePoint`` (as ``SimulatedChargePoint``).
+built-in operations, the shell …): they change as the simulator grows, so nothing outside the
+package should import them. ``cli`` is the command line's entry point.
 """
 
 from ocpp_soap.chargepoint._config import SimConfig
 from ocpp_soap.chargepoint._routing import HandlerContext
+from ocpp_soap.chargepoint._scheduler import Scheduler
 from ocpp_soap.chargepoint._simulator import ChargePoint
 from ocpp_soap.soap.faults import (
     InternalError,
@@ -31,6 +34,7 @@ __all__ = [
     "NotSupported",
     "OcppFault",
     "ProtocolError",
+    "Scheduler",
     "SecurityError",
     "SimConfig",
 ]

@@ -204,6 +204,8 @@ class Scheduler:
             self.lateness.record(self.clock.monotonic() - due, action)
 
     def shutdown(self) -> None:
+        """Stop the timer thread and drop the callbacks not yet run (charge points on it stop
+        ticking: close them first)."""
         with self._cond:
             self._stopped = True
             self._cond.notify()

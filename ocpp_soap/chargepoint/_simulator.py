@@ -177,11 +177,16 @@ class ChargePoint:
         cp.start()                 # power on: BootNotification, StatusNotification, heartbeats
         cp.plug(1); cp.swipe("ABC", 1); cp.state()
         cp.close()
+
+    Its timers (heartbeats, meter samples, retries) run on a :class:`Scheduler`: by default the
+    one the whole process shares, or the one given as ``scheduler=`` (a test or a script that
+    wants its threads gone at the end: ``Scheduler(workers=4)``, then ``shutdown()`` after
+    ``close()``).
     """
 
     def __init__(self, identity: str, central_url: str, version: str = "1.6", connectors: int = 1,
                  config: SimConfig | dict | None = None, state_path: str | None = None, *,
-                 public_url: str | None = None, scheduler: Any = None,
+                 public_url: str | None = None, scheduler: Scheduler | None = None,
                  session: requests.Session | None = None, timeout: float = 10.0,
                  compress: str | None = None, capture: Any = None, history: int = 500,
                  strict: bool = False, auth: tuple[str, str] | None = None) -> None:
@@ -211,12 +216,13 @@ class ChargePoint:
         self.router = Router(self.core, owner=self)
         self.host: ChargePointHost | None = None
         self._server: BackgroundServer | None = None
-        self._own_scheduler = None
 
     @property
-    def cp(self) -> ChargePointCore:
-        """The core under its former attribute name (code written before ``core`` reads it)."""
-        return self.core
+    def scheduler(self) -> Scheduler:
+        """The :class:`Scheduler` this charge point's timers run on: the one given to the
+        constructor, or else the process-wide one. ``close()`` leaves it running, since other
+        charge points may share it; whoever made it shuts it down."""
+        return self.core.scheduler
 
     # ------------------------------------------------------------------ overrides
     def on(self, action: str) -> Callable[[Override], Override]:
@@ -496,7 +502,3 @@ class ChargePointHost:
         if self.capture is not None:
             self.capture.incoming(ex)
 
-
-def new_scheduler(workers: int = 16) -> Scheduler:
-    """A scheduler of its own (a fleet, a scenario), rather than the process-wide one."""
-    return Scheduler(workers=workers)

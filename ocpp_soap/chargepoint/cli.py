@@ -228,7 +228,7 @@ def basic_auth(args: argparse.Namespace, identity: str,
 
 
 def _make_sim(args: argparse.Namespace, sim_config: dict, opts: dict, scheduler=None):
-    from ocpp_soap.chargepoint._simulator import ChargePoint
+    from ocpp_soap.chargepoint import ChargePoint
 
     if opts["version"] not in ("1.5", "1.6"):
         raise UsageError(f"unsupported version {opts['version']!r}")
@@ -288,8 +288,8 @@ def _restore_sigterm(previous) -> None:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
+    from ocpp_soap.chargepoint import Scheduler
     from ocpp_soap.chargepoint import _scenario as sc
-    from ocpp_soap.chargepoint._simulator import new_scheduler
 
     try:
         data = sc.load_file(args.file)
@@ -308,7 +308,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     opts = _resolve(args, defaults, "SCENARIO")
     host, port = parse_listen(opts["listen"] or "127.0.0.1:0")
     _logging(args)
-    scheduler = new_scheduler(8)
+    scheduler = Scheduler(workers=8)
     sim = _make_sim(args, sim_config, opts, scheduler=scheduler)
     out = _printer(sys.stdout)
     try:

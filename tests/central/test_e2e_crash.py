@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ocpp_soap.central.storage.models import MeterSample, Transaction
 from ocpp_soap.central.timeutil import as_utc
-from ocpp_soap.chargepoint.server import SimulatedChargePoint, new_scheduler
+from ocpp_soap.chargepoint import ChargePoint, Scheduler
 from tests.central.test_e2e_support import OCPP_SOAP, rows, wait_for_port
 from tests.conftest import ROOT, free_port
 
@@ -110,14 +110,14 @@ def test_sigkill_mid_load_then_restart_loses_nothing(tmp_path):
         assert main(["chargebox", "add", f"CRASH{n}", "--db", url]) == 0
         assert main(["tag", "add", f"TAG{n}", "--db", url]) == 0
     cs = KillableCS(db, free_port()).start()
-    scheduler = new_scheduler(workers=8)
-    sims = [SimulatedChargePoint(f"CRASH{n}", cs.url, "1.6", 1, {"keys": dict(KEYS)},
-                                 scheduler=scheduler, timeout=5, history=5000)
+    scheduler = Scheduler(workers=8)
+    sims = [ChargePoint(f"CRASH{n}", cs.url, "1.6", 1, {"keys": dict(KEYS)},
+                        scheduler=scheduler, timeout=5, history=5000)
             for n in range(CHARGERS)]
     try:
         for sim in sims:
             sim.start()
-        _wait(lambda: all(s.cp.registration == "Accepted" for s in sims), 15, "boots")
+        _wait(lambda: all(s.summary()["registration"] == "Accepted" for s in sims), 15, "boots")
         for n, sim in enumerate(sims):
             sim.plug(1)
             assert sim.swipe(f"TAG{n}", 1) == "started"
@@ -128,16 +128,16 @@ def test_sigkill_mid_load_then_restart_loses_nothing(tmp_path):
         for sim in sims[::2]:  # half stop while the CS is gone: their StopTransaction queues
             assert sim.stop_transaction(1, "Local")
         time.sleep(1.0)
-        assert all(len(s.cp.outbox) for s in sims), [len(s.cp.outbox) for s in sims]
+        assert all(s.summary()["queue"] for s in sims), [s.summary()["queue"] for s in sims]
 
         restarted = time.monotonic()
         cs.start()  # same port, same file
-        _wait(lambda: all(not s.cp.outbox.items for s in sims), 20, "queues drained after restart")
+        _wait(lambda: all(not s.summary()["queue"] for s in sims), 20, "queues drained after restart")
         time.sleep(1.5)  # more samples on the new server, then the rest stop
         for sim in sims[1::2]:
             assert sim.stop_transaction(1, "Local")
-        _wait(lambda: all(not s.cp.outbox.items and s.cp.connectors[1].transaction is None
-                          for s in sims), 15, "the last stops")
+        _wait(lambda: all(not s.summary()["queue"] and not s.summary()["charging"] for s in sims),
+              15, "the last stops")
     finally:
         for sim in sims:
             sim.close()
@@ -206,5 +206,5 @@ def test_sigkill_mid_load_then_restart_loses_nothing(tmp_path):
         assert half == 0
 
 
-def _acked(sim: SimulatedChargePoint, action: str) -> int:
+def _acked(sim: ChargePoint, action: str) -> int:
     return sum(1 for h in list(sim.history) if h["action"] == action and h["error"] is None)

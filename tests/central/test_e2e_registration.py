@@ -19,28 +19,28 @@ import pytest
 import requests
 
 from ocpp_soap.central.cli import main
-from ocpp_soap.chargepoint.server import SimulatedChargePoint, new_scheduler
+from ocpp_soap.chargepoint import ChargePoint, Scheduler
 from ocpp_soap.soap.client import RemoteFault
 from tests.central.test_e2e_support import InProcessCS
 from tests.chargepoint.test_e2e_support import wait_until
 
 
-def _sim(cs: InProcessCS, version: str, identity: str, *, boot: bool) -> SimulatedChargePoint:
-    cp = SimulatedChargePoint(identity, cs.soap_url(version), version, 1,
-                              {"keys": {"HeartbeatInterval": 300}}, None,
-                              scheduler=new_scheduler(4), timeout=5.0)
+def _sim(cs: InProcessCS, version: str, identity: str, *, boot: bool) -> ChargePoint:
+    cp = ChargePoint(identity, cs.soap_url(version), version, 1,
+                     {"keys": {"HeartbeatInterval": 300}}, None,
+                     scheduler=Scheduler(workers=4), timeout=5.0)
     cp.serve("127.0.0.1", 0)
     if boot:
         cp.start()
     return cp
 
 
-def _close(cp: SimulatedChargePoint) -> None:
+def _close(cp: ChargePoint) -> None:
     cp.close()
-    cp.cp.scheduler.shutdown()
+    cp.scheduler.shutdown()
 
 
-def _received(cp: SimulatedChargePoint, action: str) -> list[dict]:
+def _received(cp: ChargePoint, action: str) -> list[dict]:
     return [h for h in cp.history if h["direction"] == "in" and h["action"] == action]
 
 
@@ -91,7 +91,7 @@ def test_pending_box_end_to_end(tmp_path, version, capsys):
         cp = _sim(cs, version, "CBP", boot=True)
         try:
             # 1.5 knows no Pending: the box reads Rejected, the CS keeps it Pending.
-            wait_until(lambda: cp.cp.registration in ("Pending", "Rejected"), 10, "boot")
+            wait_until(lambda: cp.core.registration in ("Pending", "Rejected"), 10, "boot")
             assert main(["chargebox", "list", "--status", "Pending", "--json", *db]) == 0
             assert [b["charge_box_id"] for b in json.loads(capsys.readouterr().out)] == ["CBP"]
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from ocpp_soap.central.cli import main
-from ocpp_soap.chargepoint.server import SimulatedChargePoint, new_scheduler
+from ocpp_soap.chargepoint import ChargePoint, Scheduler
 from ocpp_soap.soap.client import OcppClient
 from tests.central.behaviour_support import BACKENDS, db_url
 from tests.central.test_e2e_support import InProcessCS
@@ -25,18 +25,18 @@ from tests.chargepoint.test_e2e_support import wait_until
 KEYS = {"MeterValueSampleInterval": 1, "HeartbeatInterval": 60}
 
 
-def _sim(cs: InProcessCS, version: str) -> SimulatedChargePoint:
-    cp = SimulatedChargePoint("CBX", cs.soap_url(version), version, 2, {"keys": dict(KEYS)},
-                              None, scheduler=new_scheduler(4), timeout=5.0)
+def _sim(cs: InProcessCS, version: str) -> ChargePoint:
+    cp = ChargePoint("CBX", cs.soap_url(version), version, 2, {"keys": dict(KEYS)},
+                     None, scheduler=Scheduler(workers=4), timeout=5.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
-    wait_until(lambda: cp.cp.registration == "Accepted", 10, "boot")
+    wait_until(lambda: cp.core.registration == "Accepted", 10, "boot")
     return cp
 
 
-def _close(cp: SimulatedChargePoint) -> None:
+def _close(cp: ChargePoint) -> None:
     cp.close()
-    cp.cp.scheduler.shutdown()
+    cp.scheduler.shutdown()
 
 
 def _charging(cs, cp, connector: int, tag: str) -> dict:

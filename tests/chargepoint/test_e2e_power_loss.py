@@ -1,7 +1,7 @@
 """Simulator power loss (issue 14, item 9), over real HTTP in both versions.
 
 - After a restart, the queued StopTransaction (PowerLoss) goes before the status notifications.
-- The meter register is on disk at least every ``PERSIST_INTERVAL_S`` of charging, whatever the
+- The meter register is on disk at least every ``persist_interval_s`` of charging, whatever the
   sample interval (here 0: no samples at all), so a power cut loses at most that much energy.
 """
 
@@ -12,19 +12,17 @@ import shutil
 
 import pytest
 
-from ocpp_soap.chargepoint import ChargePoint
-from ocpp_soap.chargepoint._core import ChargePointCore
-from ocpp_soap.chargepoint._scheduler import Scheduler
+from ocpp_soap.chargepoint import ChargePoint, Scheduler
 from tests.chargepoint.test_e2e_support import TestCentral, close_cp, wait_until
 
 
 def _sim(cs: TestCentral, version: str, state) -> ChargePoint:
     cp = ChargePoint("PL1", cs.url, version, 1,
-                              {"keys": {"MeterValueSampleInterval": 0}},
-                              str(state), scheduler=Scheduler(workers=4), timeout=2.0)
+                     {"persist_interval_s": 0.2, "keys": {"MeterValueSampleInterval": 0}},
+                     str(state), scheduler=Scheduler(workers=4), timeout=2.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
-    wait_until(lambda: cp.cp.registration == "Accepted", 5, "boot")
+    wait_until(lambda: cp.core.registration == "Accepted", 5, "boot")
     return cp
 
 
@@ -33,8 +31,7 @@ def _energy(path) -> float:
 
 
 @pytest.mark.parametrize("version", ["1.5", "1.6"])
-def test_power_loss_stop_first_and_register_kept(tmp_path, version, monkeypatch):
-    monkeypatch.setattr(ChargePointCore, "PERSIST_INTERVAL_S", 0.2)
+def test_power_loss_stop_first_and_register_kept(tmp_path, version):
     state = tmp_path / "state.json"
     cs = TestCentral().start()
     try:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocpp_soap.chargepoint import ChargePoint
-from ocpp_soap.chargepoint._scheduler import Scheduler
+from ocpp_soap.chargepoint import ChargePoint, Scheduler
 from ocpp_soap.soap.client import RemoteFault
 from tests.chargepoint.test_e2e_support import TestCentral, close_cp, cs_client, wait_until
 
@@ -34,7 +33,7 @@ class GatekeeperCentral(TestCentral):
 
 def _sim(cs: TestCentral, version: str) -> ChargePoint:
     cp = ChargePoint("GATE", cs.url, version, 1, {"keys": {}}, None,
-                              scheduler=Scheduler(workers=4), timeout=2.0)
+                     scheduler=Scheduler(workers=4), timeout=2.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
     return cp
@@ -51,7 +50,7 @@ def test_rejected_serves_nothing_and_does_not_charge(version):
     cs = GatekeeperCentral("Rejected").start()
     cp = _sim(cs, version)
     try:
-        wait_until(lambda: cp.cp.registration == "Rejected", 5, "Rejected")
+        wait_until(lambda: cp.core.registration == "Rejected", 5, "Rejected")
         client = cs_client(cp)
         for action, payload in (("ChangeConfiguration", {"key": "HeartbeatInterval",
                                                          "value": "60"}),
@@ -74,7 +73,7 @@ def test_pending_serves_all_but_remote_start_and_stop():
     cs = GatekeeperCentral("Pending").start()
     cp = _sim(cs, "1.6")
     try:
-        wait_until(lambda: cp.cp.registration == "Pending", 5, "Pending")
+        wait_until(lambda: cp.core.registration == "Pending", 5, "Pending")
         client = cs_client(cp)
         assert client.call("ChangeConfiguration", {"key": "HeartbeatInterval",
                                                    "value": "60"}) == {"status": "Accepted"}
@@ -91,7 +90,7 @@ def test_pending_serves_all_but_remote_start_and_stop():
 
         # Accepted at the next boot: now it charges.
         cs.boot_status = "Accepted"
-        wait_until(lambda: cp.cp.registration == "Accepted", 8, "Accepted")
+        wait_until(lambda: cp.core.registration == "Accepted", 8, "Accepted")
         assert cp.swipe("ABC", 1) == "started"
         cs.wait_for("StartTransaction")
     finally:

@@ -15,8 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ocpp_soap.chargepoint import ChargePoint
-from ocpp_soap.chargepoint._scheduler import Scheduler
+from ocpp_soap.chargepoint import ChargePoint, Scheduler
 from ocpp_soap.soap.client import OcppClient
 from ocpp_soap.soap.httpserver import BackgroundServer
 from ocpp_soap.soap.server import OcppEndpoint
@@ -133,19 +132,20 @@ def start_cp(cs: TestCentral, version: str = "1.6", identity: str = "CB1", conne
     config = dict(sim)
     config["keys"] = keys or {}
     cp = ChargePoint(identity, cs.url, version, connectors, config, state_path,
-                              scheduler=Scheduler(workers=4), timeout=2.0)
+                     scheduler=Scheduler(workers=4), timeout=2.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
     seen = len(cs.of("StatusNotification", identity))
-    cs.wait(lambda: cp.cp.registration == "Accepted", 5, "boot")
+    cs.wait(lambda: cp.core.registration == "Accepted", 5, "boot")
     cs.wait(lambda: len(cs.of("StatusNotification", identity)) >= seen + connectors + 1, 5,
             "StatusNotification of the box and each connector")
     return cp
 
 
 def close_cp(cp: ChargePoint) -> None:
+    """Close ``cp`` and then the scheduler :func:`start_cp` gave it."""
     cp.close()
-    cp.cp.scheduler.shutdown()
+    cp.scheduler.shutdown()
 
 
 def cs_client(cp: ChargePoint, identity: str | None = None) -> OcppClient:

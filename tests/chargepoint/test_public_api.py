@@ -5,12 +5,13 @@ snake_case names overrides use.
 from __future__ import annotations
 
 import importlib
+import threading
 from pathlib import Path
 
 import pytest
 
 import ocpp_soap.chargepoint as public
-from ocpp_soap.chargepoint import ChargePoint, HandlerContext, NotSupported
+from ocpp_soap.chargepoint import ChargePoint, HandlerContext, NotSupported, Scheduler
 from ocpp_soap.chargepoint import cli as cp_cli
 from ocpp_soap.chargepoint._names import camel, snake, to_snake, to_wire
 from ocpp_soap.chargepoint._routing import OPERATIONS, operation_names
@@ -34,13 +35,31 @@ def test_all_lists_importable_public_names():
 def test_every_other_module_is_private_by_name():
     modules = sorted(p.stem for p in PACKAGE.glob("*.py"))
     public_modules = {m for m in modules if not m.startswith("_")}
-    # cli: the command's entry point (ocpp_soap.cli loads it by name); server: the old import path
-    assert public_modules == {"cli", "server"}
+    # cli: the command's entry point (ocpp_soap.cli loads it by name)
+    assert public_modules == {"cli"}
     for m in modules:
         importlib.import_module(f"ocpp_soap.chargepoint.{m}")
-    from ocpp_soap.chargepoint.server import SimulatedChargePoint
+    # the old names are gone, not kept as aliases
+    assert not hasattr(ChargePoint, "cp")
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("ocpp_soap.chargepoint.server")
 
-    assert SimulatedChargePoint is ChargePoint
+
+def test_a_charge_point_runs_on_the_scheduler_it_is_given():
+    own = Scheduler(workers=1)
+    try:
+        cp = ChargePoint("SCHED1", "http://127.0.0.1:9/cs", "1.6", scheduler=own)
+        cp.close()
+        assert cp.scheduler is own
+        # close() leaves a scheduler it was given running: others may share it
+        fired = threading.Event()
+        own.call_later(0, fired.set)
+        assert fired.wait(5)
+    finally:
+        own.shutdown()
+    shared = ChargePoint("SCHED2", "http://127.0.0.1:9/cs", "1.6")
+    shared.close()
+    assert shared.scheduler is Scheduler.shared()
 
 
 def test_the_cli_runs_the_public_class():

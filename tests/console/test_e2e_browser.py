@@ -27,15 +27,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def _start_cp(cs_url: str):
-    from ocpp_soap.chargepoint import ChargePoint
-    from ocpp_soap.chargepoint._scheduler import Scheduler
+    from ocpp_soap.chargepoint import ChargePoint, Scheduler
 
     config = {"vendor": "Alfen", "model": "NG910", "power_w": 11000.0,
               "keys": {"MeterValueSampleInterval": 1,
                        "MeterValuesSampledData": "Energy.Active.Import.Register,"
                                                  "Power.Active.Import"}}
     cp = ChargePoint("CB1", cs_url, "1.6", 2, config, None,
-                              scheduler=Scheduler(workers=4), timeout=5.0)
+                     scheduler=Scheduler(workers=4), timeout=5.0)
     cp.serve("127.0.0.1", 0)
     cp.start()
     return cp
