@@ -4,7 +4,7 @@ An override (``ChargePoint.on``) is written in Python, so it gets the request's 
 snake_case keyword arguments and returns a dict with snake_case keys. The wire names come back from
 the reply's own schema, so a key the reply does not have is caught here, naming the field, rather
 than being dropped silently on the way out. Every field name of OCPP 1.5 and 1.6 converts both ways
-without loss (``tests/chargepoint/test_public_api.py`` checks all of them).
+without loss (``tests/chargepoint/test_names.py`` checks all of them).
 
 Values are not converted: datetimes stay datetimes, enum values stay the official strings
 (``"Accepted"``), and must be ones the version has.

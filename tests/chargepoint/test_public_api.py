@@ -1,5 +1,5 @@
-"""``ocpp_soap.chargepoint``'s public face: what it exports, what stays private, and the
-snake_case names overrides use.
+"""``ocpp_soap.chargepoint``'s public face: what it exports, what stays private, and how an
+override is registered and called (the snake_case conversion itself: ``test_names.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import pytest
 import ocpp_soap.chargepoint as public
 from ocpp_soap.chargepoint import ChargePoint, HandlerContext, NotSupported, Scheduler
 from ocpp_soap.chargepoint import cli as cp_cli
-from ocpp_soap.chargepoint._names import camel, snake, to_snake, to_wire
-from ocpp_soap.chargepoint._routing import OPERATIONS, operation_names
-from ocpp_soap.messages.schema import Complex, TextWithAttributes, service_schema
+from ocpp_soap.messages import service_schema
 from ocpp_soap.soap import faults
-from ocpp_soap.soap.versions import CENTRAL, CHARGEPOINT
+from ocpp_soap.soap.versions import CHARGEPOINT
 
 PACKAGE = Path(public.__file__).parent
 
@@ -71,58 +69,14 @@ def test_the_cli_runs_the_public_class():
         sim.close()
 
 
-def _all_field_names() -> set[str]:
-    names: set[str] = set()
-
-    def visit(t) -> None:
-        if isinstance(t, Complex):
-            for f in t.fields:
-                names.add(f.name)
-                visit(f.type)
-        elif isinstance(t, TextWithAttributes):
-            names.update(a.name for a in t.attributes)
-
-    for version in ("1.5", "1.6"):
-        for service in (CENTRAL, CHARGEPOINT):
-            for op in service_schema(version, service).operations:
-                visit(op.request)
-                visit(op.response)
-    return names
-
-
-def test_every_ocpp_field_name_survives_the_round_trip():
-    names = _all_field_names()
-    assert len(names) > 70
-    for name in names:
-        assert camel(snake(name)) == name, name
-        assert snake(name).isidentifier() and snake(name) == snake(name).lower()
-    assert snake("csChargingProfiles") == "cs_charging_profiles"
-    assert snake("iccid") == "iccid"
-
-
-def test_to_wire_names_the_wrong_key_and_the_missing_one():
-    reply = service_schema("1.6", CHARGEPOINT).operation("GetConfiguration").response
-    wire = to_wire({"configuration_key": [{"key": "K", "readonly": True, "value": "1"}],
-                    "unknown_key": ["X"]}, reply, "GetConfiguration reply")
-    assert wire == {"configurationKey": [{"key": "K", "readonly": True, "value": "1"}],
-                    "unknownKey": ["X"]}
-    assert to_snake(wire) == {"configuration_key": [{"key": "K", "readonly": True, "value": "1"}],
-                              "unknown_key": ["X"]}
-    with pytest.raises(ValueError, match=r"configuration_key\[0\] has no field 'read_only'"):
-        to_wire({"configuration_key": [{"key": "K", "read_only": True}]}, reply, "reply")
-    with pytest.raises(ValueError, match=r"configuration_key\[0\] lacks required readonly"):
-        to_wire({"configuration_key": [{"key": "K"}]}, reply, "reply")
-    with pytest.raises(ValueError, match="must be a dict, not str"):
-        to_wire("Accepted", reply, "reply")
-
-
 @pytest.mark.parametrize("version", ["1.5", "1.6"])
 def test_registration_refuses_what_the_version_lacks(version):
+    operations = tuple(sorted(op.name for op in service_schema(version, CHARGEPOINT).operations))
     cp = ChargePoint("REG1", "http://127.0.0.1:9/cs", version)
     try:
-        for action in operation_names(version):
+        for action in operations:
             cp.on(action)(lambda context, **fields: context.default())
-        assert cp.router.overridden() == operation_names(version)
+        assert cp.router.overridden() == operations
         with pytest.raises(ValueError, match="not a Central System → charge point operation"):
             cp.on("BootNotification")
         with pytest.raises(ValueError, match="not a Central System"):
@@ -134,8 +88,7 @@ def test_registration_refuses_what_the_version_lacks(version):
                 cp.on("SetChargingProfile")
     finally:
         cp.close()
-    assert len(operation_names("1.6")) == len(OPERATIONS) == 19
-    assert len(operation_names("1.5")) == 15
+    assert len(operations) == {"1.5": 15, "1.6": 19}[version]
 
 
 def test_an_override_is_called_with_snake_case_fields_and_a_context():
