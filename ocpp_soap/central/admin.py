@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,8 @@ from .storage.models import (
 from .storage.store import Store
 from .timeutil import parse_time, utc_now
 from .trust import ENDPOINT_CHANGED, ENDPOINT_REFUSED, check_allow_from, check_fingerprint
+
+T = TypeVar("T")
 
 REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
 _UNSET: Any = object()
@@ -110,6 +112,14 @@ class CentralAdmin:
         self.settings = settings or CentralSettings()
         self.clock = clock
         self.guard = guard or AddressGuard.from_settings(self.settings)
+        #: The process's presence buffer (``CentralSystem.write_presence_behind``), flushed
+        #: before each read so an operator sees the Heartbeats this process answered.
+        self.presence: Any = None
+
+    def _read(self, work: Callable[[Session], T]) -> T:
+        if self.presence is not None:
+            self.presence.flush()
+        return self.store.read(work)
 
     def _guarded_endpoint(self, charge_box_id: str, address: str) -> str:
         """A hand-set address passes the same guard as a learned one; a refusal is a
@@ -124,7 +134,7 @@ class CentralAdmin:
                 session.add(_manual_event(charge_box_id, ENDPOINT_REFUSED, now, None, address,
                                           why))
 
-            if self.store.read(lambda s: s.get(ChargeBox, charge_box_id) is not None):
+            if self._read(lambda s: s.get(ChargeBox, charge_box_id) is not None):
                 self.store.write(note)
             raise ValueError(f"endpoint refused: {why}") from None
 
@@ -191,7 +201,7 @@ class CentralAdmin:
                 query = query.where(ChargeBox.registration_status == registration_status)
             return [to_dict(b) for b in session.execute(query).scalars()]
 
-        return self.store.read(work)
+        return self._read(work)
 
     def get_chargebox(self, charge_box_id: str) -> dict[str, Any]:
         """The box with its connectors' latest status."""
@@ -211,7 +221,7 @@ class CentralAdmin:
             ]
             return out
 
-        return self.store.read(work)
+        return self._read(work)
 
     def update_chargebox(
         self,
@@ -263,7 +273,7 @@ class CentralAdmin:
         learning (the last learned address is used right away)."""
         now = self.clock()
         check_admin("charge_boxes", endpoint_address=address)
-        if address and self.store.read(lambda s: s.get(ChargeBox, charge_box_id)) is None:
+        if address and self._read(lambda s: s.get(ChargeBox, charge_box_id)) is None:
             raise NotFound(f"unknown charge box {charge_box_id!r}")
         address = self._guarded_endpoint(charge_box_id, address) if address else None
 
@@ -382,7 +392,7 @@ class CentralAdmin:
                 query = query.limit(_limit(limit)).offset(offset)
             return [to_dict(t) for t in session.execute(query).scalars()]
 
-        return self.store.read(work)
+        return self._read(work)
 
     def get_tag(self, id_tag: str) -> dict[str, Any]:
         def work(session: Session) -> dict[str, Any]:
@@ -391,7 +401,7 @@ class CentralAdmin:
                 raise NotFound(f"unknown id tag {id_tag!r}")
             return to_dict(tag)
 
-        return self.store.read(work)
+        return self._read(work)
 
     def update_tag(
         self,
@@ -503,7 +513,7 @@ class CentralAdmin:
     # ----------------------------------------------------------------- read-only views
 
     def _rows(self, query: Select[Any]) -> list[dict[str, Any]]:
-        return self.store.read(lambda s: [to_dict(r) for r in s.execute(query).scalars()])
+        return self._read(lambda s: [to_dict(r) for r in s.execute(query).scalars()])
 
     def list_transactions(
         self,
@@ -559,7 +569,8 @@ class CentralAdmin:
                 raise NotFound(f"unknown transaction {transaction_id}")
             if tx.stop_timestamp is not None:
                 raise Conflict(f"transaction {transaction_id} is stopped already")
-            closing.close(session, tx, now=now, by=by, note=note, reason=reason,
+            readings = session.execute(closing.ENERGY_READINGS, {"tx_id": tx.id}).all()
+            closing.close(tx, readings, now=now, by=by, note=note, reason=reason,
                           meter_stop=meter_stop)
             return to_dict(tx)
 
@@ -572,7 +583,7 @@ class CentralAdmin:
                 raise NotFound(f"unknown transaction {transaction_id}")
             return to_dict(tx)
 
-        return self.store.read(work)
+        return self._read(work)
 
     def list_meter_values(
         self,
@@ -681,7 +692,7 @@ class CentralAdmin:
             return [{**to_dict(r), "state": state_now(r, now)}
                     for r in session.execute(query).scalars()]
 
-        return self.store.read(work)
+        return self._read(work)
 
     def cancel_pending(self, pending_id: int) -> None:
         """Remove a command that is not being delivered and was not delivered."""
@@ -703,7 +714,7 @@ class CentralAdmin:
                 raise NotFound(f"no logged envelope {envelope_id}")
             return to_dict(row)
 
-        return self.store.read(work)
+        return self._read(work)
 
     def last_configuration(self, charge_box_id: str) -> dict[str, Any] | None:
         """The latest answered GetConfiguration of the box (its ``reply`` and time), or None."""

@@ -101,7 +101,8 @@ class CentralApp:
         self._pending_boxes: set[str] = set()
         self._pending_read_at = float("-inf")
         #: Operation name → handler; the Spyne methods look theirs up here on every call.
-        self.handlers = handlers = build_handlers(self.central, strict=self.options.strict)
+        self.handlers = handlers = build_handlers(self.central, strict=self.options.strict,
+                                                  commands_waiting=self.note_pending)
         wire = EndpointOptions(strict=self.options.strict, max_body=self.options.max_body,
                                tolerate_values=True)
         apps = {v: build_application(v, CENTRAL, handlers, _translate) for v in VERSIONS}
@@ -183,7 +184,7 @@ class CentralApp:
                                message_id=None, relates_to=ex.message_id, version=ex.version,
                                peer=ex.peer)
         if ex.status == 200 and ex.charge_box_id:
-            self._maybe_wake(ex.charge_box_id, ex.call)
+            self._maybe_wake(ex.charge_box_id)
 
     def _outgoing(self, ex: Any) -> None:
         if self.capture is not None:
@@ -198,21 +199,19 @@ class CentralApp:
         msglog.info("%s %s → %s %s %.1fms", clean(ex.charge_box_id), ex.operation,
                     clean(ex.endpoint), clean(ex.error or ex.status, 300), ex.elapsed_ms)
 
-    def _maybe_wake(self, charge_box_id: str, call: Any = None) -> None:
+    def _maybe_wake(self, charge_box_id: str) -> None:
         """OCPP-S 5: a box that talks to us is reachable now; send what waits for it.
 
-        For a Heartbeat or BootNotification (the wake-up messages) the domain has asked the
-        database inside the message's own transaction (``call.extra["has_pending"]``). For the
-        other messages, asking on each would cost a query per message; the set of boxes with
-        queued commands is read at most once per ``PENDING_REFRESH`` seconds instead.
+        For a Heartbeat or BootNotification (the wake-up messages) the domain asks the database
+        inside the message's own transaction, and its reply says so (``Reply.commands_waiting``
+        → ``note_pending``). For the other messages, asking on each would cost a query per
+        message; the set of boxes with queued commands is read at most once per
+        ``PENDING_REFRESH`` seconds instead.
         """
         try:
             now = time.monotonic()
-            extra = getattr(call, "extra", None) or {}
-            if "has_pending" in extra:  # the domain asked in the message's own transaction
-                if extra["has_pending"]:
-                    self._pending_boxes.add(charge_box_id)
-            elif now - self._pending_read_at > self.PENDING_REFRESH:
+            if (charge_box_id not in self._pending_boxes
+                    and now - self._pending_read_at > self.PENDING_REFRESH):
                 self._pending_boxes = self._boxes_with_pending()
                 self._pending_read_at = now
             if charge_box_id in self._pending_boxes:

@@ -1,8 +1,8 @@
 """Who decides whether an idTag may charge: the ``Authorizer`` seam.
 
 Authorize, StartTransaction and StopTransaction all carry an IdTagInfo, and all three ask one
-authorizer, on every storage path (the ORM path and the fast statements of ``hotpath``), so a tag
-blocked by it is blocked for all three alike.
+authorizer, inside the message's unit of work (see ``repositories``), so a tag blocked by it is
+blocked for all three alike.
 
 The default, ``TagTableAuthorizer``, is the database's ``id_tags`` table with the rules of
 ``idtags`` (stored status, expiry, parent group, ConcurrentTx for a start). The domain runs it
@@ -92,8 +92,8 @@ class TagTableAuthorizer:
         self.store = store
 
     def authorize(self, request: AuthorizationRequest) -> Authorization:
-        """The table's answer from a read of its own (a session, never the fast path's
-        connection: a subclass calls this inside the message's own transaction on it)."""
+        """The table's answer from a read of its own (an ORM session, not the message's
+        connection: a subclass calls this inside the message's own unit of work on it)."""
         start = request.operation == "StartTransaction"
         info = self.store.read(lambda session: id_tag_info(session, request.id_tag, request.at,
                                                            for_start=start))
@@ -108,15 +108,15 @@ def _is_tag_table(authorizer: Any) -> bool:
 def tag_info(authorizer: Any, tags: Any, ctx: Any, id_tag: str | None, now: datetime,
              operation: str, *, for_start: bool = False,
              exclude_transaction: int | None = None) -> dict[str, Any]:
-    """The IdTagInfo for one message: the tag table's rules on ``tags`` (the message's session
-    or fast-path ``CursorTags``) for the default authorizer, else the authorizer's answer."""
+    """The IdTagInfo for one message: the tag table's rules on ``tags`` (the message's
+    ``TagSource``) for the default authorizer, else the authorizer's answer."""
     if authorizer is None or _is_tag_table(authorizer):
         return id_tag_info(tags, id_tag, now, for_start=for_start,
                            exclude_transaction=exclude_transaction)
     if not id_tag:
         return {"status": INVALID}
     request = AuthorizationRequest(id_tag=id_tag, charge_box_id=ctx.charge_box_id,
-                                   operation=operation, version=getattr(ctx, "version", None),
+                                   operation=operation, version=ctx.version,
                                    at=now)
     try:
         answer = authorizer.authorize(request)

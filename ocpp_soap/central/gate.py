@@ -12,18 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from ocpp_soap.soap.context import CallContext
 from ocpp_soap.soap.logsafe import clean
 
 from .addressguard import AddressGuard
 from .endpoint import LearnedEndpoint, client_address
+from .repositories import Record, Repositories, Units
 from .settings import CentralSettings
-from .storage.models import BoxEvent, ChargeBox
-from .storage.store import Store
 from .trust import (
     AUTH_FAILED,
     ENDPOINT_CHANGED,
@@ -39,17 +36,14 @@ from .trust import (
     in_networks,
 )
 
-if TYPE_CHECKING:
-    from .domain import CallContextLike
-
 log = logging.getLogger("ocpp_soap.central.domain")
 
 
 class TrustGate:
-    """Mixin: needs ``store``, ``settings``, ``clock`` and ``_endpoint_of``; ``open_gate``
+    """Mixin: needs ``units``, ``settings``, ``clock`` and ``_endpoint_of``; ``open_gate``
     makes the per-process state (address guard, password cache, limits, event throttle)."""
 
-    store: Store
+    units: Units
     settings: CentralSettings
     clock: Callable[[], datetime]
     _endpoint_of: Callable[[Any], LearnedEndpoint | None]
@@ -68,7 +62,7 @@ class TrustGate:
         """``handler`` behind the checks every message passes first (identity length), with
         refusals logged and recorded as box events after their transaction rolled back."""
 
-        def run(ctx: CallContextLike, payload: dict[str, Any]) -> dict[str, Any]:
+        def run(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
             check_identity(ctx.charge_box_id)
             learned = self._endpoint_of(ctx)
             if learned is not None:  # DNS before the transaction, not inside it
@@ -84,9 +78,9 @@ class TrustGate:
         run.__doc__ = handler.__doc__
         return run
 
-    def _refused(self, ctx: CallContextLike, exc: Refused) -> None:
+    def _refused(self, ctx: CallContext, exc: Refused) -> None:
         log.warning("%s %s refused from %s: %s", clean(exc.charge_box_id),
-                    clean(getattr(ctx, "action", None)), clean(self.source_ip(ctx)),
+                    clean(ctx.action), clean(self.source_ip(ctx)),
                     clean(exc.detail, 500))
         if not exc.record:
             return
@@ -94,22 +88,21 @@ class TrustGate:
         if not self.throttle.admit(exc.throttle_key or (exc.charge_box_id, exc.kind)):
             return
         try:
-            self.store.write(lambda session: session.add(BoxEvent(**values)))
+            self.units.write(lambda repos: repos.boxes.add_events([values]))
         except Exception:  # the refusal itself must still reach the box
             log.exception("could not record a box event")
 
-    def source_ip(self, ctx: CallContextLike) -> str | None:
+    def source_ip(self, ctx: CallContext) -> str | None:
         """The sender's IP, through ``trusted_proxies`` (what every rate limit counts by)."""
-        return client_address(getattr(ctx, "peer", None), getattr(ctx, "http_headers", None),
-                              self.settings.trusted_proxies)
+        return client_address(ctx.peer, ctx.http_headers, self.settings.trusted_proxies)
 
-    def _event(self, charge_box_id: str, kind: str, ctx: CallContextLike | None, now: datetime,
+    def _event(self, charge_box_id: str, kind: str, ctx: CallContext | None, now: datetime,
                *, old: str | None = None, new: str | None = None,
                detail: str | None = None) -> dict[str, Any]:
         """The column values of one box event (the row is built inside its transaction)."""
         return {"at": now, "charge_box_id": charge_box_id[:255], "kind": kind,
                 "source_ip": self.source_ip(ctx) if ctx is not None else None,
-                "message": (getattr(ctx, "action", None) or None) if ctx is not None else None,
+                "message": (ctx.action or None) if ctx is not None else None,
                 "old_address": old, "new_address": new,
                 "detail": detail[:2000] if detail else None}
 
@@ -119,36 +112,33 @@ class TrustGate:
                 if values["kind"] == ENDPOINT_CHANGED or self.throttle.admit(
                     (values["charge_box_id"], values["kind"], values["new_address"]))]
 
-    def _record(self, session: Session, events: list[dict[str, Any]]) -> None:
-        """Add events to the message's transaction (see ``admitted``)."""
-        for values in self.admitted(events):
-            session.add(BoxEvent(**values))
+    def _record(self, repos: Repositories, events: list[dict[str, Any]]) -> None:
+        """Add events to the message's unit of work (see ``admitted``)."""
+        admitted = self.admitted(events)
+        if admitted:
+            repos.boxes.add_events(admitted)
 
-    def _verify_before(self, ctx: CallContextLike) -> None:
+    def _verify_before(self, ctx: CallContext) -> None:
         """scrypt (~75 ms) before the message's write transaction, never inside it: a guess
         must not hold SQLite's write lock. The transaction checks again, from the cache."""
-        password = getattr(ctx, "basic_auth_password", None)
-        if password is None or getattr(ctx, "basic_auth_user", None) != ctx.charge_box_id:
+        if ctx.basic_auth_password is None or ctx.basic_auth_user != ctx.charge_box_id:
             return
-        table = ChargeBox.__table__.c
-        stored = self.store.read(lambda session: session.execute(
-            select(table.auth_secret_hash).where(table.charge_box_id == ctx.charge_box_id)
-        ).scalar())
+        stored = self.units.read(lambda repos: repos.boxes.secret_hash(ctx.charge_box_id))
         if stored is not None:
             self._check_password(ctx.charge_box_id, stored, ctx, self.source_ip(ctx))
 
-    def _check_identity(self, ctx: CallContextLike) -> None:
-        user = getattr(ctx, "basic_auth_user", None)
+    def _check_identity(self, ctx: CallContext) -> None:
+        user = ctx.basic_auth_user
         if user is not None and user != ctx.charge_box_id:
             raise Refused(ctx.charge_box_id, AUTH_FAILED,
                           f"Basic-auth user {user!r} does not match the chargeBoxIdentity")
 
-    def _authenticate(self, box: ChargeBox, ctx: CallContextLike) -> bool:
+    def _authenticate(self, box: Record, ctx: CallContext) -> bool:
         """Check every credential the box has; True when it proved who it is, False when it
         has nothing to prove with (allowed unless ``require_auth = any``). Raises Refused."""
         box_id = box.charge_box_id
         ip = self.source_ip(ctx)
-        cert = getattr(ctx, "client_cert", None)
+        cert = ctx.client_cert
         proven = False
         if box.allow_from:
             if not in_networks(ip, box.allow_from):
@@ -170,10 +160,10 @@ class TrustGate:
                                                " pin (require_auth = any)")
         return proven
 
-    def _check_password(self, box_id: str, stored: str, ctx: CallContextLike,
+    def _check_password(self, box_id: str, stored: str, ctx: CallContext,
                         ip: str | None) -> None:
-        password = getattr(ctx, "basic_auth_password", None)
-        if getattr(ctx, "basic_auth_user", None) is None or password is None:
+        password = ctx.basic_auth_password
+        if ctx.basic_auth_user is None or password is None:
             raise Refused(box_id, AUTH_FAILED, "HTTP Basic credentials missing")
         if self.secrets.known(password, stored):
             return  # verified before in this process: no scrypt, no rate limit

@@ -7,10 +7,9 @@ status, expiry, parent group, concurrent-transaction limit) are easier to prove 
 from __future__ import annotations
 
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .storage.models import IdTag, Transaction
@@ -39,7 +38,8 @@ def folded_equals(column: Any, id_tag: str) -> Any:
 
 
 class TagSource(Protocol):
-    """Where the rules read tags from: the ORM session, or the fast path's cursor."""
+    """Where the rules read tags from: an ORM session (operators' reads), or a message's unit
+    of work (``storage.sqlrepos.SqlTags``)."""
 
     def tag(self, id_tag: str) -> Any:
         """The stored tag with exactly this key (attributes as on ``IdTag``), or None."""
@@ -66,34 +66,6 @@ class _SessionTags:
 
     def active(self, id_tag: str, exclude_id: int | None) -> int:
         return active_transactions(self.session, id_tag, exclude_id)
-
-
-_T = IdTag.__table__.c
-_TAG_COLUMNS = ("id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions")
-_TAG_BY_KEY = select(*(_T[c] for c in _TAG_COLUMNS)).where(_T.id_tag == bindparam("id_tag"))
-_TAG_FOLDED = select(*(_T[c] for c in _TAG_COLUMNS)).where(
-    func.lower(_T.id_tag) == func.lower(bindparam("folded"))).limit(1)
-
-
-class CursorTags:
-    """Tags read on the fast path's cursor (``storage.fastsql``): plain statements, no ORM."""
-
-    def __init__(self, fast: Any, cursor: Any):
-        self.fast, self.cursor = fast, cursor
-
-    def _row(self, stmt: Any, params: dict[str, Any]) -> Any:
-        row = self.cursor.first(self.fast.statement(stmt), params)
-        return None if row is None else SimpleNamespace(**dict(zip(_TAG_COLUMNS, row,
-                                                                   strict=True)))
-
-    def tag(self, id_tag: str) -> Any:
-        return self._row(_TAG_BY_KEY, {"id_tag": id_tag})
-
-    def folded(self, id_tag: str) -> Any:
-        return self._row(_TAG_FOLDED, {"folded": id_tag})
-
-    def active(self, id_tag: str, exclude_id: int | None) -> int:
-        raise NotImplementedError("the ConcurrentTx count runs on the ORM path (row lock)")
 
 
 def _group_status(tags: TagSource, tag: Any, now: datetime) -> str:

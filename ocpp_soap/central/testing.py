@@ -1,36 +1,29 @@
 """Helpers for tests of the Central System (here and in later API/CLI tests).
 
-``Ctx`` stands in for the wire layer's ``CallContext`` where a test drives the domain directly.
+``Ctx`` makes the wire layer's ``CallContext`` for a test that drives the domain directly.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ocpp_soap.soap.context import CallContext
+from ocpp_soap.soap.versions import CENTRAL
 
 from .domain import CentralSystem
 from .settings import CentralSettings
 
 
-@dataclass
-class Ctx:
-    """Minimal ``CallContext`` look-alike (same attribute names)."""
-
-    charge_box_id: str = "CB1"
-    version: str = "1.6"
-    action: str = "Heartbeat"
-    message_id: str | None = "urn:uuid:test"
-    from_address: str | None = None
-    reply_to: str | None = None
-    to: str | None = None
-    peer: str | None = "192.0.2.10"
-    http_headers: dict[str, str] = field(default_factory=dict)
-    basic_auth_user: str | None = None
-    basic_auth_password: str | None = None
-    client_cert: dict | None = None
+def Ctx(charge_box_id: str = "CB1", version: str = "1.6", action: str = "Heartbeat", *,  # noqa: N802
+        message_id: str | None = "urn:uuid:test", peer: str | None = "192.0.2.10",
+        **fields: Any) -> CallContext:
+    """The wire layer's own ``CallContext`` for a test that drives the domain directly, with
+    the defaults such a test wants (a 1.6 box ``CB1`` from a documentation address)."""
+    return CallContext(charge_box_id=charge_box_id, version=version, service=CENTRAL,
+                       action=action, message_id=message_id, peer=peer, **fields)
 
 
 def central_on_file(tmp_path: Path, **settings: Any) -> CentralSystem:

@@ -77,9 +77,9 @@ class Context:
 
     @classmethod
     def of(cls, ctx: Any, operation: str, reply: dict[str, Any] | None = None) -> Context:
-        return cls(charge_box_id=ctx.charge_box_id, version=getattr(ctx, "version", "1.6"),
-                   peer=getattr(ctx, "peer", None), operation=operation,
-                   message_id=getattr(ctx, "message_id", None),
+        return cls(charge_box_id=ctx.charge_box_id, version=ctx.version,
+                   peer=ctx.peer, operation=operation,
+                   message_id=ctx.message_id,
                    reply=None if reply is None else to_snake(reply))
 
 
@@ -116,8 +116,7 @@ def replacement(domain: Domain, operation: str, fn: Callable[..., Any]):
 
     def handler(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         now = domain.clock()
-        domain.store.write(lambda session: domain._accepted_box(
-            session, ctx, now, pending_ok=operation in PENDING_OK) and None)
+        domain.admit(ctx, pending_ok=operation in PENDING_OK)
         try:
             reply = call(Context.of(ctx, operation), payload)
         except OcppError as exc:
@@ -139,15 +138,7 @@ def replacement(domain: Domain, operation: str, fn: Callable[..., Any]):
 def _record_data_transfer(domain: Domain, ctx: Any, payload: dict[str, Any],
                           reply: dict[str, Any], now: Any) -> None:
     """The data_transfers row the domain's own handler writes, for a replaced DataTransfer."""
-    from .storage.models import DataTransfer
-
-    data = payload.get("data")
-    row = dict(charge_box_id=ctx.charge_box_id, direction="in",
-               vendor_id=str(payload.get("vendorId", "")), message_id=payload.get("messageId"),
-               data=None if data is None else str(data), status=reply.get("status"),
-               reply_data=None if reply.get("data") is None else str(reply["data"]),
-               received_at=now)
     try:
-        domain.store.write(lambda session: session.add(DataTransfer(**row)))
+        domain.record_data_transfer(ctx, payload, reply, now)
     except Exception:  # the reply is decided; the record must not turn it into a fault
         log.exception("could not record the DataTransfer of %s", ctx.charge_box_id)

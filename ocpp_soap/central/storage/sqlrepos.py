@@ -1,0 +1,355 @@
+"""The repositories of ``central.repositories`` on compiled statements (``fastsql``).
+
+Every message of every box runs through here, so each question is one indexed statement built
+once as a SQLAlchemy Core object (one definition for SQLite and PostgreSQL) and compiled once
+per database; rows come back as ``Record`` objects and ``save`` writes only the columns the
+domain changed. Nothing here decides anything: the rules are the domain's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..closing import ENERGY_READINGS
+from ..commands import HAS_PENDING
+from ..idtags import ACCEPTED, folded_equals
+from ..repositories import Record, Standing
+from .fastsql import Cursor, FastSQL
+from .models import (
+    BoxEvent,
+    ChargeBox,
+    ConnectorStatus,
+    DataTransfer,
+    IdTag,
+    MeterSample,
+    Reservation,
+    StatusEvent,
+    Transaction,
+)
+
+T = TypeVar("T")
+
+_BOXES: Table = ChargeBox.__table__
+_TXS: Table = Transaction.__table__
+_SAMPLES: Table = MeterSample.__table__
+_TAGS: Table = IdTag.__table__
+_BOX, _TX, _SAMPLE, _TAG = _BOXES.c, _TXS.c, _SAMPLES.c, _TAGS.c
+
+
+def _inserting(table: Table, columns: Iterable[str]) -> Any:
+    return insert(table).values({c: bindparam(c) for c in columns})
+
+
+# -- charge boxes ------------------------------------------------------------------------------
+
+def _standing() -> tuple[Any, ...]:
+    """The stored row still matches ``Standing``: Accepted, no credential, same version and
+    address (or a manual address), called at the same URL."""
+    address, source = bindparam("address"), bindparam("source")
+    return (
+        _BOX.charge_box_id == bindparam("box_id"),
+        _BOX.registration_status == "Accepted",
+        _BOX.auth_secret_hash.is_(None),
+        _BOX.allow_from.is_(None),
+        _BOX.cert_fingerprint.is_(None),
+        _BOX.ocpp_version == bindparam("version"),
+        _BOX.learned_address == address,
+        _BOX.learned_source == source,
+        _BOX.called_address.is_not_distinct_from(bindparam("called")),
+        _BOX.endpoint_override.is_(True)
+        | ((_BOX.endpoint_address == address) & (_BOX.endpoint_source == source)),
+    )
+
+
+_TOUCH = update(_BOXES).where(*_standing()).values(
+    last_seen_at=bindparam("now"), updated_at=bindparam("now"))
+_TOUCH_HEARTBEAT = update(_BOXES).where(*_standing()).values(
+    last_seen_at=bindparam("now"), updated_at=bindparam("now"),
+    last_heartbeat_at=bindparam("now"))
+_IN_STANDING = select(_BOX.charge_box_id).where(*_standing())
+_BOX_COLUMNS = tuple(_BOXES.c.keys())
+_BOX_ROW = select(*_BOXES.c).where(_BOX.charge_box_id == bindparam("box_id"))
+_BOX_SECRET = select(_BOX.auth_secret_hash).where(_BOX.charge_box_id == bindparam("box_id"))
+_INSERT_BOX_EVENT = _inserting(BoxEvent.__table__, (
+    "at", "charge_box_id", "kind", "source_ip", "message", "old_address", "new_address",
+    "detail"))
+_STATUS_COLUMNS = ("charge_box_id", "connector_id", "status", "error_code", "info", "vendor_id",
+                   "vendor_error_code", "timestamp", "reported_timestamp", "received_at")
+_INSERT_STATUS_EVENT = _inserting(StatusEvent.__table__,
+                                  ("charge_box_id", "kind", "status", "received_at"))
+_INSERT_DATA_TRANSFER = _inserting(DataTransfer.__table__, (
+    "charge_box_id", "direction", "vendor_id", "message_id", "data", "status", "reply_data",
+    "received_at"))
+
+
+@cache
+def _connector_status_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE: the last received status replaces the stored one."""
+    module = {"sqlite": sqlite, "postgresql": postgresql}[dialect]
+    stmt = module.insert(ConnectorStatus.__table__).values(
+        {c: bindparam(c) for c in _STATUS_COLUMNS})
+    keys = ("charge_box_id", "connector_id")
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: stmt.excluded[c] for c in _STATUS_COLUMNS
+                                   if c not in keys})
+
+
+@cache
+def _updating(table_name: str, columns: frozenset[str]) -> Any:
+    """UPDATE of these columns by primary key (one statement per set of changed columns)."""
+    table = {_BOXES.name: _BOXES, _TXS.name: _TXS}[table_name]
+    (key,) = table.primary_key.columns
+    return update(table).where(key == bindparam("row_key")).values(
+        {c: bindparam(c) for c in sorted(columns)})
+
+
+def _record(columns: Sequence[str], row: Sequence[Any]) -> Record:
+    return Record(**dict(zip(columns, row, strict=True)))
+
+
+class SqlBoxes:
+    def __init__(self, fast: FastSQL, cursor: Cursor):
+        self.fast, self.cursor = fast, cursor
+
+    def _params(self, standing: Standing) -> dict[str, Any]:
+        return {"box_id": standing.box_id, "version": standing.version,
+                "address": standing.address, "source": standing.source,
+                "called": standing.called}
+
+    def touch_if_standing(self, standing: Standing, now: datetime, *,
+                          heartbeat: bool = False) -> bool:
+        stmt = self.fast.statement(_TOUCH_HEARTBEAT if heartbeat else _TOUCH)
+        return self.cursor.execute(stmt, {**self._params(standing), "now": now}) == 1
+
+    def in_standing(self, standing: Standing) -> bool:
+        return self.cursor.first(self.fast.statement(_IN_STANDING),
+                                 self._params(standing)) is not None
+
+    def get(self, box_id: str) -> Record | None:
+        row = self.cursor.first(self.fast.statement(_BOX_ROW), {"box_id": box_id})
+        return None if row is None else _record(_BOX_COLUMNS, row)
+
+    def secret_hash(self, box_id: str) -> str | None:
+        row = self.cursor.first(self.fast.statement(_BOX_SECRET), {"box_id": box_id})
+        return None if row is None else row[0]
+
+    def add(self, values: dict[str, Any]) -> Record:
+        row = {c: None for c in _BOX_COLUMNS} | values
+        self.cursor.execute(self.fast.statement(_inserting_all(_BOXES.name)), row)
+        return Record(**row)
+
+    def save(self, box: Record) -> None:
+        _save(self.fast, self.cursor, _BOXES, box, box.charge_box_id)
+
+    def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+        self.cursor.executemany(self.fast.statement(_INSERT_BOX_EVENT), events)
+
+    def set_connector_status(self, values: dict[str, Any]) -> None:
+        stmt = _connector_status_upsert(self.fast.engine.dialect.name)
+        self.cursor.execute(self.fast.statement(stmt), values)
+
+    def add_status_event(self, values: dict[str, Any]) -> None:
+        self.cursor.execute(self.fast.statement(_INSERT_STATUS_EVENT), values)
+
+    def add_data_transfer(self, values: dict[str, Any]) -> None:
+        self.cursor.execute(self.fast.statement(_INSERT_DATA_TRANSFER), values)
+
+
+@cache
+def _inserting_all(table_name: str) -> Any:
+    table = {_BOXES.name: _BOXES}[table_name]
+    return _inserting(table, table.c.keys())
+
+
+def _save(fast: FastSQL, cursor: Cursor, table: Table, row: Record, key: Any) -> None:
+    changed = row.changes()
+    if not changed:
+        return
+    cursor.execute(fast.statement(_updating(table.name, frozenset(changed))),
+                   {**changed, "row_key": key})
+    row.mark_saved()
+
+
+# -- transactions ------------------------------------------------------------------------------
+
+_TX_COLUMNS = tuple(_TXS.c.keys())
+_TX_ROW = select(*_TXS.c).where(_TX.id == bindparam("tx_id"))
+_RETRIED_START = select(*_TXS.c).where(
+    _TX.charge_box_id == bindparam("box_id"),
+    _TX.connector_id.is_not_distinct_from(bindparam("connector_id")),
+    _TX.id_tag.is_not_distinct_from(bindparam("id_tag")),
+    _TX.start_timestamp.is_not_distinct_from(bindparam("started")),
+    _TX.meter_start.is_not_distinct_from(bindparam("meter_start")),
+    _TX.orphan.is_(False),
+).order_by(_TX.id).limit(1)
+_OPEN_ON_CONNECTOR = select(*_TXS.c).where(
+    _TX.charge_box_id == bindparam("box_id"),
+    _TX.connector_id == bindparam("connector_id"),
+    _TX.stop_timestamp.is_(None),
+    _TX.orphan.is_(False),
+).order_by(_TX.id)
+_OPEN_ON_CONNECTOR_LOCKED = _OPEN_ON_CONNECTOR.with_for_update()
+_TX_INSERT_COLUMNS = tuple(c for c in _TX_COLUMNS if c != "id")
+_INSERT_TX = _inserting(_TXS, _TX_INSERT_COLUMNS).returning(_TX.id)
+_RES = Reservation.__table__.c
+_USE_RESERVATION = update(Reservation.__table__).where(
+    _RES.id == bindparam("reservation_id"), _RES.charge_box_id == bindparam("box_id"),
+).values(status="Used", transaction_id=bindparam("tx_id"), updated_at=bindparam("now"))
+
+
+class SqlTransactions:
+    def __init__(self, fast: FastSQL, cursor: Cursor):
+        self.fast, self.cursor = fast, cursor
+
+    def get(self, tx_id: int) -> Record | None:
+        row = self.cursor.first(self.fast.statement(_TX_ROW), {"tx_id": tx_id})
+        return None if row is None else _record(_TX_COLUMNS, row)
+
+    def retried_start(self, box_id: str, connector_id: int | None, id_tag: str | None,
+                      started: datetime | None, meter_start: int | None) -> Record | None:
+        row = self.cursor.first(self.fast.statement(_RETRIED_START), {
+            "box_id": box_id, "connector_id": connector_id, "id_tag": id_tag,
+            "started": started, "meter_start": meter_start})
+        return None if row is None else _record(_TX_COLUMNS, row)
+
+    def open_on_connector(self, box_id: str, connector_id: int, *,
+                          lock: bool = False, limit: int | None = None) -> list[Record]:
+        stmt = _OPEN_ON_CONNECTOR_LOCKED if lock else _OPEN_ON_CONNECTOR
+        rows = self.cursor.all(self.fast.statement(stmt),
+                               {"box_id": box_id, "connector_id": connector_id})
+        return [_record(_TX_COLUMNS, r) for r in rows[:limit]]
+
+    def add(self, values: dict[str, Any]) -> int:
+        row = {c: None for c in _TX_INSERT_COLUMNS} | values
+        return int(self.cursor.first(self.fast.statement(_INSERT_TX), row)[0])
+
+    def save(self, tx: Record) -> None:
+        _save(self.fast, self.cursor, _TXS, tx, tx.id)
+
+    def use_reservation(self, reservation_id: int, box_id: str, tx_id: int,
+                        now: datetime) -> None:
+        self.cursor.execute(self.fast.statement(_USE_RESERVATION), {
+            "reservation_id": reservation_id, "box_id": box_id, "tx_id": tx_id, "now": now})
+
+
+# -- meter values ------------------------------------------------------------------------------
+
+_SAMPLE_COLUMNS = ("transaction_id", "reported_transaction_id", "charge_box_id", "connector_id",
+                   "timestamp", "value", "source", "received_at", "measurand", "unit", "context",
+                   "format", "phase", "location", "reported_unit", "linked_by", "warnings")
+_INSERT_SAMPLE = _inserting(_SAMPLES, _SAMPLE_COLUMNS)
+#: What identifies a reading (``metering.sample_key``), with its connector and reported id.
+_KEY_COLUMNS = ("connector_id", "reported_transaction_id", "timestamp", "value", "measurand",
+                "unit", "context", "format", "phase", "location")
+_STORED_BETWEEN = select(*(_SAMPLE[c] for c in _KEY_COLUMNS)).where(
+    _SAMPLE.charge_box_id == bindparam("box_id"),
+    _SAMPLE.source == bindparam("source"),
+    _SAMPLE.timestamp >= bindparam("first"),
+    _SAMPLE.timestamp <= bindparam("last"),
+)
+_OF_TRANSACTION = select(*(_SAMPLE[c] for c in _KEY_COLUMNS)).where(
+    _SAMPLE.transaction_id == bindparam("tx_id"), _SAMPLE.source == bindparam("source"))
+
+
+class SqlMeterValues:
+    def __init__(self, fast: FastSQL, cursor: Cursor):
+        self.fast, self.cursor = fast, cursor
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        self.cursor.executemany(self.fast.statement(_INSERT_SAMPLE), rows)
+
+    def _keyed(self, stmt: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return [dict(zip(_KEY_COLUMNS, r, strict=True))
+                for r in self.cursor.all(self.fast.statement(stmt), params)]
+
+    def stored_between(self, box_id: str, source: str, first: datetime,
+                       last: datetime) -> list[dict[str, Any]]:
+        return self._keyed(_STORED_BETWEEN, {"box_id": box_id, "source": source,
+                                             "first": first, "last": last})
+
+    def of_transaction(self, tx_id: int, source: str) -> list[dict[str, Any]]:
+        return self._keyed(_OF_TRANSACTION, {"tx_id": tx_id, "source": source})
+
+    def energy_readings(self, tx_id: int) -> list[tuple[Any, ...]]:
+        return self.cursor.all(self.fast.statement(ENERGY_READINGS), {"tx_id": tx_id})
+
+
+# -- tags and commands ---------------------------------------------------------------------------
+
+_TAG_COLUMNS = ("id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions")
+_TAG_BY_KEY = select(*(_TAG[c] for c in _TAG_COLUMNS)).where(_TAG.id_tag == bindparam("id_tag"))
+_TAG_FOLDED = select(*(_TAG[c] for c in _TAG_COLUMNS)).where(
+    func.lower(_TAG.id_tag) == func.lower(bindparam("folded"))).limit(1)
+_TAG_BY_KEY_LOCKED = _TAG_BY_KEY.with_for_update()
+_TAG_FOLDED_LOCKED = _TAG_FOLDED.with_for_update()
+_ACTIVE = select(func.count(_TX.id)).where(
+    folded_equals(_TX.id_tag, bindparam("id_tag")),
+    _TX.stop_timestamp.is_(None),
+    _TX.orphan.is_(False),
+    _TX.start_status == ACCEPTED,
+    _TX.id.is_distinct_from(bindparam("exclude_id")),
+)
+
+
+class SqlTags:
+    """``idtags.TagSource`` on the cursor; ``lock``: the tag rows are read for update (the
+    ConcurrentTx count of a start is taken under that lock)."""
+
+    def __init__(self, fast: FastSQL, cursor: Cursor, lock: bool = False):
+        self.fast, self.cursor, self.lock = fast, cursor, lock
+
+    def _row(self, stmt: Any, params: dict[str, Any]) -> Record | None:
+        row = self.cursor.first(self.fast.statement(stmt), params)
+        return None if row is None else _record(_TAG_COLUMNS, row)
+
+    def tag(self, id_tag: str) -> Record | None:
+        return self._row(_TAG_BY_KEY_LOCKED if self.lock else _TAG_BY_KEY, {"id_tag": id_tag})
+
+    def folded(self, id_tag: str) -> Record | None:
+        return self._row(_TAG_FOLDED_LOCKED if self.lock else _TAG_FOLDED, {"folded": id_tag})
+
+    def active(self, id_tag: str, exclude_id: int | None) -> int:
+        row = self.cursor.first(self.fast.statement(_ACTIVE),
+                                {"id_tag": id_tag, "exclude_id": exclude_id})
+        return int(row[0])
+
+
+class SqlCommands:
+    def __init__(self, fast: FastSQL, cursor: Cursor):
+        self.fast, self.cursor = fast, cursor
+
+    def waiting(self, box_id: str, now: datetime) -> bool:
+        return self.cursor.first(self.fast.statement(HAS_PENDING),
+                                 {"box_id": box_id, "now": now}) is not None
+
+
+class SqlRepositories:
+    """One unit of work on one cursor (``central.repositories.Repositories``)."""
+
+    def __init__(self, fast: FastSQL, cursor: Cursor):
+        self.boxes = SqlBoxes(fast, cursor)
+        self.tags = SqlTags(fast, cursor)
+        self.locked_tags = SqlTags(fast, cursor, lock=True)
+        self.transactions = SqlTransactions(fast, cursor)
+        self.meter_values = SqlMeterValues(fast, cursor)
+        self.commands = SqlCommands(fast, cursor)
+
+
+class SqlUnits:
+    """``central.repositories.Units`` on a store's ``FastSQL``: one write transaction (or one
+    read) per unit, with its retry rules."""
+
+    def __init__(self, fast: FastSQL):
+        self.fast = fast
+
+    def write(self, work: Callable[[SqlRepositories], T]) -> T:
+        return self.fast.write(lambda cursor: work(SqlRepositories(self.fast, cursor)))
+
+    def read(self, work: Callable[[SqlRepositories], T]) -> T:
+        return self.fast.read(lambda cursor: work(SqlRepositories(self.fast, cursor)))
