@@ -184,12 +184,8 @@ class CentralSystem(Outbound, Admission):
         now = self.clock()
         standing = self._standing(ctx) if self.presence is not None else None
         if standing is not None:
-            def read(repos: Repositories) -> bool | None:
-                if not repos.boxes.in_standing(standing):
-                    return None
-                return repos.commands.waiting(ctx.charge_box_id, now)
-
-            waiting = self.units.read(read)
+            waiting = self.units.read(
+                lambda repos: repos.boxes.commands_if_standing(standing, now))
             if waiting is not None:
                 self.presence.touch(ctx.charge_box_id, now, heartbeat=True)
                 return Reply.of({"currentTime": now}, waiting)

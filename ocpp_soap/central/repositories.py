@@ -66,8 +66,9 @@ class BoxRepository(Protocol):
                           heartbeat: bool = False) -> bool:
         """Set the seen (and heartbeat) time of the box if it is in ``standing``; True if so."""
 
-    def in_standing(self, standing: Standing) -> bool:
-        """Whether the box is in ``standing`` (a read: nothing is written)."""
+    def commands_if_standing(self, standing: Standing, now: datetime) -> bool | None:
+        """None when the box is not in ``standing``; else whether commands wait for it
+        (a read: nothing is written; the read-only Heartbeat asks both at once)."""
 
     def get(self, box_id: str) -> Record | None:
         """The box's row (attributes as on ``ChargeBox``), or None."""

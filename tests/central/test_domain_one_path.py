@@ -108,7 +108,7 @@ def central(tmp_path):
 
 def test_quick_acceptance_and_full_admission_store_the_same(central):
     quick, full = _session(central, "CB1"), _session(central, "PINNED")
-    tx_quick, tx_full = quick["stop"], full["stop"]
+    tx_quick = quick["stop"]
     assert quick == full
     assert tx_quick["idTagInfo"] == {"status": "Accepted", "expiryDate": EXPIRY,
                                      "parentIdTag": "GROUP"}

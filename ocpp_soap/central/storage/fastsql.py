@@ -19,7 +19,6 @@ Rules for callers:
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,17 +30,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 from .engine import busy_ms, wait_until
-from .outage import Attempts, StorageUnavailable, brief, driver_lost
+from .outage import Attempts, StorageUnavailable, brief, busy, driver_lost
 
 T = TypeVar("T")
-
-_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
-_RETRY_TEXTS = ("database is locked", "database is busy", "database table is locked")
-
-
-class Retry(Exception):
-    """Raised inside a unit to give up the fast path: the caller takes the general one."""
-
 
 class Statement:
     """A Core statement compiled once for one dialect: its SQL, parameter order and processors."""
@@ -117,14 +108,6 @@ class Cursor:
         # Drain: psycopg and sqlite3 both keep the statement open until the rows are read.
         self._cursor.fetchall()
         return stmt.rows([row])[0]
-
-
-def _retryable(exc: BaseException) -> bool:
-    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
-    if sqlstate in _RETRY_SQLSTATES:
-        return True
-    return isinstance(exc, sqlite3.OperationalError) and any(
-        t in str(exc).lower() for t in _RETRY_TEXTS)
 
 
 class FastSQL:
@@ -217,8 +200,6 @@ class FastSQL:
                     return fn(Cursor(cursor))
                 finally:
                     cursor.close()
-            except Retry:
-                raise
             except Exception as exc:
                 if not self._lost(exc, conn):
                     raise
@@ -260,7 +241,7 @@ class FastSQL:
                         tries.lost(exc, exc, committing=committing, fresh=fresh)
                         continue
                     _rollback(conn)
-                    if not _retryable(exc):
+                    if not busy(exc):
                         raise
                     tries.busy(exc, exc)
         raise AssertionError("unreachable")

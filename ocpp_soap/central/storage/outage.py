@@ -13,6 +13,7 @@ pool uses), plus the PostgreSQL SQLSTATEs of a server that is going away or not 
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from typing import Any
 
@@ -21,6 +22,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 #: admin_shutdown, crash_shutdown, cannot_connect_now, connection_exception class.
 _OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
+
+#: serialization_failure, deadlock_detected, lock_not_available: another writer was in the way.
+_BUSY_SQLSTATES = {"40001", "40P01", "55P03"}
+_BUSY_TEXTS = ("database is locked", "database is busy", "database table is locked")
 
 #: What a fault or a 503 says, whatever the cause (the cause goes to the server log).
 OUTAGE_TEXT = "storage outage: the database is unavailable, try again shortly"
@@ -59,6 +64,17 @@ def orm_lost(exc: BaseException) -> bool:
         return True
     # Raised while connecting: no statement ran (connection refused, server starting up).
     return isinstance(exc, OperationalError) and not exc.statement
+
+
+def busy(exc: BaseException) -> bool:
+    """True for errors that mean "another writer was in the way, run the unit again", not
+    "your data is wrong": from the driver itself, or wrapped by SQLAlchemy (``exc.orig``)."""
+    if isinstance(exc, DBAPIError):
+        exc = exc.orig
+    if _sqlstate(exc) in _BUSY_SQLSTATES:
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        t in str(exc).lower() for t in _BUSY_TEXTS)
 
 
 def brief(exc: BaseException) -> str:

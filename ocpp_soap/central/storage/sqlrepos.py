@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..closing import ENERGY_READINGS
-from ..commands import HAS_PENDING
+from ..commands import HAS_PENDING, waiting_for
 from ..idtags import ACCEPTED, folded_equals
 from ..repositories import Record, Standing
 from .fastsql import Cursor, FastSQL
@@ -72,7 +72,8 @@ _TOUCH = update(_BOXES).where(*_standing()).values(
 _TOUCH_HEARTBEAT = update(_BOXES).where(*_standing()).values(
     last_seen_at=bindparam("now"), updated_at=bindparam("now"),
     last_heartbeat_at=bindparam("now"))
-_IN_STANDING = select(_BOX.charge_box_id).where(*_standing())
+_COMMANDS_IF_STANDING = select(
+    _BOX.charge_box_id, waiting_for(_BOX.charge_box_id, bindparam("now"))).where(*_standing())
 _BOX_COLUMNS = tuple(_BOXES.c.keys())
 _BOX_ROW = select(*_BOXES.c).where(_BOX.charge_box_id == bindparam("box_id"))
 _BOX_SECRET = select(_BOX.auth_secret_hash).where(_BOX.charge_box_id == bindparam("box_id"))
@@ -127,9 +128,10 @@ class SqlBoxes:
         stmt = self.fast.statement(_TOUCH_HEARTBEAT if heartbeat else _TOUCH)
         return self.cursor.execute(stmt, {**self._params(standing), "now": now}) == 1
 
-    def in_standing(self, standing: Standing) -> bool:
-        return self.cursor.first(self.fast.statement(_IN_STANDING),
-                                 self._params(standing)) is not None
+    def commands_if_standing(self, standing: Standing, now: datetime) -> bool | None:
+        row = self.cursor.first(self.fast.statement(_COMMANDS_IF_STANDING),
+                                {**self._params(standing), "now": now})
+        return None if row is None else bool(row[1])
 
     def get(self, box_id: str) -> Record | None:
         row = self.cursor.first(self.fast.statement(_BOX_ROW), {"box_id": box_id})
@@ -330,15 +332,35 @@ class SqlCommands:
 
 
 class SqlRepositories:
-    """One unit of work on one cursor (``central.repositories.Repositories``)."""
+    """One unit of work on one cursor (``central.repositories.Repositories``); each
+    repository is made when the unit first asks it (most messages need one or two)."""
 
     def __init__(self, fast: FastSQL, cursor: Cursor):
-        self.boxes = SqlBoxes(fast, cursor)
-        self.tags = SqlTags(fast, cursor)
-        self.locked_tags = SqlTags(fast, cursor, lock=True)
-        self.transactions = SqlTransactions(fast, cursor)
-        self.meter_values = SqlMeterValues(fast, cursor)
-        self.commands = SqlCommands(fast, cursor)
+        self.fast, self.cursor = fast, cursor
+
+    @cached_property
+    def boxes(self) -> SqlBoxes:
+        return SqlBoxes(self.fast, self.cursor)
+
+    @cached_property
+    def tags(self) -> SqlTags:
+        return SqlTags(self.fast, self.cursor)
+
+    @cached_property
+    def locked_tags(self) -> SqlTags:
+        return SqlTags(self.fast, self.cursor, lock=True)
+
+    @cached_property
+    def transactions(self) -> SqlTransactions:
+        return SqlTransactions(self.fast, self.cursor)
+
+    @cached_property
+    def meter_values(self) -> SqlMeterValues:
+        return SqlMeterValues(self.fast, self.cursor)
+
+    @cached_property
+    def commands(self) -> SqlCommands:
+        return SqlCommands(self.fast, self.cursor)
 
 
 class SqlUnits:

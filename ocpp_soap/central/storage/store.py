@@ -15,32 +15,17 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .engine import make_engine, wait_until, writer
 from .fastsql import FastSQL
 from .migrations import migrate
-from .outage import Attempts, orm_lost
+from .outage import Attempts, busy, orm_lost
 from .writegate import WriteGate
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
-_RETRY_TEXTS = ("database is locked", "database is busy", "database table is locked")
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """True for errors that mean "another writer was in the way", not "your data is wrong"."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate in _RETRY_SQLSTATES:
-        return True
-    return isinstance(exc, OperationalError) and any(t in str(orig).lower() for t in _RETRY_TEXTS)
-
 
 class Store:
     """Owns the engine and hands out short transactions."""
@@ -113,7 +98,7 @@ class Store:
                 if orm_lost(exc):
                     tries.lost(exc, exc.orig, committing=committing)
                     continue
-                if not is_retryable(exc):
+                if not busy(exc):
                     raise
                 log.debug("retrying transaction after %s (attempt %d)", exc.orig, attempt)
                 tries.busy(exc, exc.orig)
