@@ -23,9 +23,10 @@ from ocpp_soap.soap.logsafe import clean
 from . import closing, plausibility
 from .accounts import Accounts
 from .admin import CentralAdmin
-from .admission import Admission
+from .admission import BOOT_NOTIFICATION, Admission
 from .authorization import Authorizer, TagTableAuthorizer, tag_info
 from .commands import Outbound
+from .events import Event, Publisher, from_message
 from .fieldlimits import limit_of
 from .metering import (
     LINKED_BY_CONNECTOR,
@@ -110,6 +111,9 @@ class CentralSystem(Outbound, Admission):
         #: Decides every idTag of Authorize, StartTransaction and StopTransaction (see
         #: ``authorization``); replace it to take tags from elsewhere.
         self.authorizer: Authorizer = TagTableAuthorizer(store)
+        #: Set by an application that publishes events (``embedding``): the events of each
+        #: answered message are stored inside its unit of work, then handed over.
+        self.publisher: Publisher | None = None
         #: Set by ``write_presence_behind``: Heartbeats of boxes in good standing are then
         #: answered after a read and their time written in batches (see ``presence``).
         self.presence: PresenceBuffer | None = None
@@ -146,6 +150,28 @@ class CentralSystem(Outbound, Admission):
         self.units.write(lambda repos: self._admit(repos, ctx, now, pending_ok=pending_ok)
                          and None)
 
+    def _answer(self, operation: str, ctx: CallContext, payload: dict[str, Any],
+                now: datetime, work: Callable[[Repositories], dict[str, Any]]) -> dict[str, Any]:
+        """Run ``work`` in one unit of work with the events its reply makes (see ``events``):
+        stored there for webhooks, so a message and its events commit together."""
+        publisher = self.publisher
+        if publisher is None or not publisher.active:
+            return self.units.write(work)
+
+        def unit(repos: Repositories) -> tuple[dict[str, Any], list[Event]]:
+            reply = work(repos)
+            events = []
+            for event in from_message(operation, ctx.charge_box_id, now, payload, reply):
+                webhooks = publisher.webhooks_for(event.kind)
+                if webhooks:
+                    event = event.stored_as(repos.outbox.add(event, webhooks, now))
+                events.append(event)
+            return reply, events
+
+        reply, events = self.units.write(unit)
+        publisher.published(events)
+        return reply
+
     # ----------------------------------------------------------------- operations
 
     def boot(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
@@ -153,7 +179,11 @@ class CentralSystem(Outbound, Admission):
         A box that is not Accepted still has its boot recorded."""
         now = self.clock()
 
-        def work(repos: Repositories) -> tuple[str, bool | None]:
+        def answer(status: str, waiting: bool | None) -> Reply:
+            return Reply.of({"status": status, "currentTime": now,
+                             "interval": self.settings.heartbeat_interval}, waiting)
+
+        def work(repos: Repositories) -> Reply:
             self._check_identity(ctx)
             box = repos.boxes.get(ctx.charge_box_id)
             if box is None:
@@ -161,7 +191,7 @@ class CentralSystem(Outbound, Admission):
                 if box is None:
                     log.warning("BootNotification from unknown charge box %s rejected",
                                 clean(ctx.charge_box_id))
-                    return "Rejected", None
+                    return answer("Rejected", None)
             authenticated = self._authenticate(box, ctx)
             for wire_name, column in BOOT_FIELDS.items():
                 value = payload.get(wire_name)
@@ -171,12 +201,10 @@ class CentralSystem(Outbound, Admission):
             repos.boxes.save(box)
             self._record(repos, events)
             status = box.registration_status
-            waiting = repos.commands.waiting(box.charge_box_id, now)
-            return (status if status in REGISTRATION_STATUSES else "Rejected"), waiting
+            return answer(status if status in REGISTRATION_STATUSES else "Rejected",
+                          repos.commands.waiting(box.charge_box_id, now))
 
-        status, waiting = self.units.write(work)
-        return Reply.of({"status": status, "currentTime": now,
-                         "interval": self.settings.heartbeat_interval}, waiting)
+        return self._answer(BOOT_NOTIFICATION, ctx, payload, now, work)
 
     def heartbeat(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
         """Heartbeat: the box's seen time, and OCPP-S 5's wake-up question. A box in good
@@ -252,7 +280,7 @@ class CentralSystem(Outbound, Admission):
                 repos.transactions.use_reservation(reservation_id, box_id, tx_id, now)
             return {"transactionId": tx_id, "idTagInfo": info}
 
-        return Reply(self.units.write(work))
+        return Reply(self._answer("StartTransaction", ctx, payload, now, work))
 
     def _close_stale(self, repos: Repositories, box_id: str, connector_id: int | None,
                      now: datetime) -> None:
@@ -328,7 +356,7 @@ class CentralSystem(Outbound, Admission):
             return {"idTagInfo": tag_info(self.authorizer, repos.tags, ctx, id_tag, now,
                                           "StopTransaction")}
 
-        return Reply(self.units.write(work))
+        return Reply(self._answer("StopTransaction", ctx, payload, now, work))
 
     def meter_values(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
         """Samples are kept even when the transactionId matches nothing (linked later by id)."""
@@ -337,7 +365,7 @@ class CentralSystem(Outbound, Admission):
         reported = payload.get("transactionId")
         connector_id = payload.get("connectorId")
 
-        def work(repos: Repositories) -> None:
+        def work(repos: Repositories) -> dict[str, Any]:
             self._admit(repos, ctx, now, pending_ok=reported is None)
             tx_id, linked_by = None, None
             if reported is not None:
@@ -360,9 +388,9 @@ class CentralSystem(Outbound, Admission):
             )
             if rows and not self._resent(repos, rows):
                 repos.meter_values.add(rows)
+            return {}
 
-        self.units.write(work)
-        return Reply()
+        return Reply(self._answer("MeterValues", ctx, payload, now, work))
 
     @staticmethod
     def _only_open_transaction(repos: Repositories, box_id: str,
@@ -417,32 +445,34 @@ class CentralSystem(Outbound, Admission):
             "received_at": now,
         }
 
-        def work(repos: Repositories) -> None:
+        def work(repos: Repositories) -> dict[str, Any]:
             self._admit(repos, ctx, now, pending_ok=True)
             repos.boxes.set_connector_status(values)
+            return {}
 
-        self.units.write(work)
-        return Reply()
+        return Reply(self._answer("StatusNotification", ctx, payload, now, work))
 
     def firmware_status(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
-        return self._box_status(ctx, "firmware", payload.get("status"))
+        return self._box_status(ctx, "FirmwareStatusNotification", "firmware", payload)
 
     def diagnostics_status(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
-        return self._box_status(ctx, "diagnostics", payload.get("status"))
+        return self._box_status(ctx, "DiagnosticsStatusNotification", "diagnostics", payload)
 
-    def _box_status(self, ctx: CallContext, kind: str, status: Any) -> Reply:
+    def _box_status(self, ctx: CallContext, operation: str, kind: str,
+                    payload: dict[str, Any]) -> Reply:
         now = self.clock()
+        status = payload.get("status")
 
-        def work(repos: Repositories) -> None:
+        def work(repos: Repositories) -> dict[str, Any]:
             box = self._accepted_box(repos, ctx, now, pending_ok=True)
             setattr(box, f"{kind}_status", None if status is None else str(status))
             setattr(box, f"{kind}_status_at", now)
             repos.boxes.save(box)
             repos.boxes.add_status_event({"charge_box_id": box.charge_box_id, "kind": kind,
                                           "status": str(status), "received_at": now})
+            return {}
 
-        self.units.write(work)
-        return Reply()
+        return Reply(self._answer(operation, ctx, payload, now, work))
 
     def data_transfer(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
         """Admit and record in the database; the vendor handler runs outside any transaction so

@@ -88,6 +88,7 @@ class CentralSystem(CentralApp):
             [on_event] if callable(on_event) else list(on_event))
         self.outbox = Outbox(self.central.store, self.central.guard, self.settings, callbacks,
                              clock=self.central.clock)
+        self.central.publisher = self.outbox
         self.commander = _EventfulCommander(self.central, self.cs_url,
                                             on_exchange=self._outgoing,
                                             on_queued=self.note_pending,
@@ -151,9 +152,11 @@ class CentralSystem(CentralApp):
     # -- the operation table --------------------------------------------------------------------
     def _instrumented(self, operation: str) -> Callable:
         def handler(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
-            base = self._replaced.get(operation) or self._domain_handlers[operation]
-            reply = base(ctx, payload)
-            if self.outbox.active:
+            replaced = self._replaced.get(operation)
+            reply = (replaced or self._domain_handlers[operation])(ctx, payload)
+            # The domain publishes its own answers' events, inside the message's transaction
+            # (``CentralSystem.publisher``); a user's reply is published here, just after.
+            if replaced is not None and self.outbox.active:
                 try:
                     events = from_message(operation, ctx.charge_box_id, self.central.clock(),
                                           payload, reply)

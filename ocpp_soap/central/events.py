@@ -25,13 +25,13 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from .userhandlers import to_snake
 
 __all__ = ["BOX_BOOTED", "BOX_STATUS_CHANGED", "COMMAND_RESULT", "CONNECTOR_STATUS_CHANGED",
            "ENDPOINT_CHANGED", "EVENT_KINDS", "METER_VALUES", "TRANSACTION_STARTED",
-           "TRANSACTION_STOPPED", "Event", "from_message"]
+           "TRANSACTION_STOPPED", "Event", "Publisher", "from_message"]
 
 BOX_BOOTED = "box.booted"
 BOX_STATUS_CHANGED = "box.status_changed"
@@ -133,3 +133,20 @@ def from_message(operation: str, box: str, at: datetime, payload: dict[str, Any]
     if operation == "MeterValues":
         return [Event(METER_VALUES, box, at, fields)]
     return []
+
+
+class Publisher(Protocol):
+    """Where the domain sends the events of the messages it answers (``outbox.Outbox``).
+
+    The domain stores an event that webhooks want inside the message's own unit of work (so
+    the message and its events commit together), then hands the events to ``published``."""
+
+    @property
+    def active(self) -> bool:
+        """Whether anyone listens (no events are made otherwise)."""
+
+    def webhooks_for(self, kind: str) -> list[str]:
+        """The names of the webhooks that want events of ``kind``."""
+
+    def published(self, events: list[Event]) -> None:
+        """After the commit: run the callbacks and wake the deliveries. Never raises."""

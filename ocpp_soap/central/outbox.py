@@ -14,8 +14,10 @@ next events follow. A receiver that was down gets everything once it is back.
 ``endpoint.changed`` events come from the ``box_events`` table the trust rules write (issue 13):
 the same thread relays new rows of that kind, once, whichever process sees them first.
 
-The outbox is written after the message's own transaction: a process killed between the two
-loses that message's events (the message itself is stored).
+The events of a message the domain answers are stored inside the message's own unit of work
+(``CentralSystem.publisher`` is this outbox): the message and its events commit together. Events
+published after the fact (command results, replies of a user's replacement handler) are written
+in a transaction of their own just after; a process killed between the two loses those.
 """
 
 from __future__ import annotations
@@ -89,6 +91,16 @@ class Outbox:
     @property
     def active(self) -> bool:
         return bool(self.callbacks or self.webhooks)
+
+    def webhooks_for(self, kind: str) -> list[str]:
+        """The webhooks that want events of ``kind`` (``events.Publisher``)."""
+        return [hook.name for hook in self.webhooks if hook.wants(kind)]
+
+    def published(self, events: list[Event]) -> None:
+        """Events the domain stored with its message: call back, and wake the deliveries."""
+        if any(event.id is not None for event in events):
+            self._wake.set()
+        self._call_back(events)
 
     def publish(self, events: Iterable[Event]) -> list[Event]:
         """Store what webhooks want, then call the callbacks; never raises (the message or

@@ -22,7 +22,8 @@ from typing import Any, Protocol, TypeVar
 
 from .idtags import TagSource
 
-__all__ = ["BoxRepository", "CommandRepository", "MeterValueRepository", "Record",
+__all__ = ["BoxRepository", "CommandRepository", "MeterValueRepository", "OutboxRepository",
+           "Record",
            "Repositories", "Standing", "TagSource", "TransactionRepository", "Units"]
 
 T = TypeVar("T")
@@ -146,6 +147,13 @@ class CommandRepository(Protocol):
         """Whether a command waits to be delivered to the box."""
 
 
+class OutboxRepository(Protocol):
+    """The durable outbox of events for webhooks (see ``outbox``)."""
+
+    def add(self, event: Any, webhooks: Sequence[str], now: datetime) -> int:
+        """Store ``event`` (an ``events.Event``) with one pending delivery per webhook; its id."""
+
+
 class Repositories(Protocol):
     """One unit of work: everything it reads and writes commits or rolls back together."""
 
@@ -156,6 +164,7 @@ class Repositories(Protocol):
     transactions: TransactionRepository
     meter_values: MeterValueRepository
     commands: CommandRepository
+    outbox: OutboxRepository
 
 
 class Units(Protocol):

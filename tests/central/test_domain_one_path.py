@@ -225,3 +225,51 @@ def test_the_domain_reaches_storage_only_through_the_repositories():
                      for alias in node.names}
         assert not {m for m in imported if m.startswith("sqlalchemy")}, name
         assert "storage.models" not in imported, name
+
+
+class _Publisher:
+    """A publisher with one webhook ("crm") for every kind; it can be made to fail."""
+
+    active = True
+
+    def __init__(self) -> None:
+        self.seen: list = []
+        self.broken: set[str] = set()
+
+    def webhooks_for(self, kind: str) -> list[str]:
+        if kind in self.broken:
+            raise RuntimeError(f"cannot decide {kind}")
+        return ["crm"]
+
+    def published(self, events) -> None:
+        self.seen.extend(events)
+
+
+def test_a_message_and_its_events_commit_together(central):
+    from ocpp_soap.central.storage.eventtables import OutboxEvent, WebhookDelivery
+
+    publisher = _Publisher()
+    central.publisher = publisher
+    tx = central.start_transaction(_ctx("StartTransaction"), {
+        "connectorId": 1, "idTag": "TAG-A", "meterStart": 0, "timestamp": T0})["transactionId"]
+    (started,) = publisher.seen
+    assert (started.kind, started.data["transaction_id"]) == ("transaction.started", tx)
+    with central.store._read() as session:
+        stored = session.get(OutboxEvent, started.id)
+        assert (stored.kind, stored.charge_box_id) == ("transaction.started", "CB1")
+        (delivery,) = session.execute(select(WebhookDelivery)).scalars()
+        assert (delivery.event_id, delivery.webhook, delivery.state) == (started.id, "crm",
+                                                                         "pending")
+    # An event that cannot be stored takes its message with it: the box gets a fault, sends
+    # the StopTransaction again, and nothing was half stored in between.
+    publisher.broken.add("transaction.stopped")
+    stop = {"transactionId": tx, "idTag": "TAG-A", "meterStop": 10, "timestamp": T0}
+    with pytest.raises(RuntimeError):
+        central.stop_transaction(_ctx("StopTransaction"), stop)
+    assert central.admin.get_transaction(tx)["stop_timestamp"] is None
+    publisher.broken.clear()
+    central.stop_transaction(_ctx("StopTransaction"), stop)
+    assert central.admin.get_transaction(tx)["meter_stop"] == 10
+    assert [e.kind for e in publisher.seen] == ["transaction.started", "transaction.stopped"]
+    with central.store._read() as session:
+        assert session.query(OutboxEvent).count() == 2

@@ -20,6 +20,7 @@ from ..closing import ENERGY_READINGS
 from ..commands import HAS_PENDING, waiting_for
 from ..idtags import ACCEPTED, folded_equals
 from ..repositories import Record, Standing
+from .eventtables import PENDING, OutboxEvent, WebhookDelivery
 from .fastsql import Cursor, FastSQL
 from .models import (
     BoxEvent,
@@ -331,6 +332,28 @@ class SqlCommands:
                                  {"box_id": box_id, "now": now}) is not None
 
 
+_INSERT_OUTBOX_EVENT = _inserting(OutboxEvent.__table__, (
+    "at", "kind", "charge_box_id", "data", "box_event_id")).returning(OutboxEvent.__table__.c.id)
+_INSERT_DELIVERY = _inserting(WebhookDelivery.__table__, (
+    "event_id", "webhook", "charge_box_id", "kind", "state", "attempts", "created_at",
+    "next_attempt_at"))
+
+
+class SqlOutbox:
+    def __init__(self, fast: FastSQL, cursor: Cursor):
+        self.fast, self.cursor = fast, cursor
+
+    def add(self, event: Any, webhooks: Sequence[str], now: datetime) -> int:
+        (event_id,) = self.cursor.first(self.fast.statement(_INSERT_OUTBOX_EVENT), {
+            "at": event.at, "kind": event.kind, "charge_box_id": event.charge_box_id,
+            "data": event.data, "box_event_id": None})
+        self.cursor.executemany(self.fast.statement(_INSERT_DELIVERY), [
+            {"event_id": event_id, "webhook": name, "charge_box_id": event.charge_box_id,
+             "kind": event.kind, "state": PENDING, "attempts": 0, "created_at": now,
+             "next_attempt_at": now} for name in webhooks])
+        return int(event_id)
+
+
 class SqlRepositories:
     """One unit of work on one cursor (``central.repositories.Repositories``); each
     repository is made when the unit first asks it (most messages need one or two)."""
@@ -361,6 +384,10 @@ class SqlRepositories:
     @cached_property
     def commands(self) -> SqlCommands:
         return SqlCommands(self.fast, self.cursor)
+
+    @cached_property
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self.fast, self.cursor)
 
 
 class SqlUnits:
