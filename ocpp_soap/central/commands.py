@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
 
 from .errors import Conflict, NoEndpoint, NotFound
+from .repositories import Repositories, Units
 from .settings import CentralSettings
-from .storage.models import ChargeBox, CommandLog, EnvelopeLog, PendingCommand
-from .storage.store import Store
+from .storage.models import PendingCommand
 from .timeutil import as_utc, parse_time
 
 log = logging.getLogger("ocpp_soap.central")
@@ -31,27 +30,47 @@ PENDING_STATES = (QUEUED, SENDING, SENT, FAILED, EXPIRED)
 
 _P = PendingCommand.__table__.c
 
+# The rules' SQL: what the states mean in a query, leases and expiry applied. The repositories
+# (``storage.sqlrepos``) and the operators' reads (``admin``) build their statements from these.
+
 
 def _not_expired(now: Any) -> Any:
     return _P.expires_at.is_(None) | (_P.expires_at > now)
 
 
-def _deliverable(now: Any) -> Any:
-    """Waiting to be sent: queued, or taken by a worker whose lease ran out (it died)."""
-    return ((_P.state == QUEUED) | ((_P.state == SENDING) & (_P.lease_until <= now))) \
-        & _not_expired(now)
+def _undelivered(now: Any) -> Any:
+    """Queued, or taken by a worker whose lease ran out (it died): still to be sent."""
+    return (_P.state == QUEUED) | ((_P.state == SENDING) & (_P.lease_until <= now))
+
+
+def deliverable(now: Any) -> Any:
+    """Waiting to be sent: undelivered and not past its expiry."""
+    return _undelivered(now) & _not_expired(now)
+
+
+def past_expiry(now: Any) -> Any:
+    """Undelivered and past its expiry: never sent (``expired``)."""
+    return _undelivered(now) & (_P.expires_at <= now)
+
+
+def in_flight(now: Any) -> Any:
+    """Being delivered by a worker whose lease still runs."""
+    return (_P.state == SENDING) & (_P.lease_until > now)
+
+
+def held_by(attempt: Any) -> Any:
+    """Still being delivered by delivery ``attempt`` (no later attempt took it since)."""
+    return (_P.state == SENDING) & (_P.attempts == attempt)
 
 
 def state_condition(state: str, now: datetime) -> Any:
     """SQL for "is in ``state`` now": what a reader sees, leases and expiry applied."""
     if state == QUEUED:
-        return _deliverable(now)
+        return deliverable(now)
     if state == SENDING:
-        return (_P.state == SENDING) & (_P.lease_until > now)
+        return in_flight(now)
     if state == EXPIRED:
-        return (_P.state == EXPIRED) | (
-            ((_P.state == QUEUED) | ((_P.state == SENDING) & (_P.lease_until <= now)))
-            & (_P.expires_at <= now))
+        return (_P.state == EXPIRED) | past_expiry(now)
     if state in (SENT, FAILED):
         return _P.state == state
     raise ValueError(f"state must be one of {', '.join(PENDING_STATES)}, not {state!r}")
@@ -70,12 +89,12 @@ def state_now(row: PendingCommand, now: datetime) -> str:
 
 def waiting_for(box_id: Any, now: Any) -> Any:
     """SQL EXISTS: a command waits for the box ``box_id`` (a column or a parameter)."""
-    return select(_P.id).where(_P.charge_box_id == box_id, _deliverable(now)).exists()
+    return select(_P.id).where(_P.charge_box_id == box_id, deliverable(now)).exists()
 
 
 #: Is anything waiting for a box? Built once; it runs on every Heartbeat.
 HAS_PENDING = select(_P.id).where(_P.charge_box_id == bindparam("box_id"),
-                                  _deliverable(bindparam("now"))).limit(1)
+                                  deliverable(bindparam("now"))).limit(1)
 
 
 @dataclass(frozen=True)
@@ -122,9 +141,12 @@ def check_may_command(charge_box_id: str, status: str | None, operation: str | N
 
 
 class Outbound:
-    """Mixin for ``CentralSystem``: needs ``store``, ``settings`` and ``clock``."""
+    """Mixin for ``CentralSystem``: needs ``units``, ``settings`` and ``clock``.
 
-    store: Store
+    Every step is one unit of work on the repositories (``commands``, ``logs``, ``boxes``);
+    the states, leases and expiry are decided here."""
+
+    units: Units
     settings: CentralSettings
     clock: Callable[[], datetime]
 
@@ -133,20 +155,16 @@ class Outbound:
     def command_target(self, charge_box_id: str, operation: str | None = None) -> CommandTarget:
         """Endpoint and version for a command. NotFound → 404; Conflict → 409 (the box may not
         get ``operation`` now, see ``may_command``); NoEndpoint (a Conflict) → 409 or queued."""
-
-        def work(session: Session) -> CommandTarget:
-            box = session.get(ChargeBox, charge_box_id)
-            if box is None:
-                raise NotFound(f"unknown charge box {charge_box_id!r}")
-            check_may_command(box.charge_box_id, box.registration_status, operation)
-            if not box.endpoint_address:
-                raise NoEndpoint(f"no endpoint known for charge box {charge_box_id!r}")
-            return CommandTarget(
-                charge_box_id, box.endpoint_address, box.ocpp_version or "1.6",
-                box.endpoint_source, box.called_address,
-            )
-
-        return self.store.read(work)
+        box = self.units.read(lambda repos: repos.boxes.get(charge_box_id))
+        if box is None:
+            raise NotFound(f"unknown charge box {charge_box_id!r}")
+        check_may_command(box.charge_box_id, box.registration_status, operation)
+        if not box.endpoint_address:
+            raise NoEndpoint(f"no endpoint known for charge box {charge_box_id!r}")
+        return CommandTarget(
+            charge_box_id, box.endpoint_address, box.ocpp_version or "1.6",
+            box.endpoint_source, box.called_address,
+        )
 
     # ----------------------------------------------------------------- pending queue
 
@@ -169,24 +187,15 @@ class Outbound:
         else:
             ttl = self.settings.pending_expiry if ttl_seconds is None else ttl_seconds
             expires = now + timedelta(seconds=ttl)
+        values = {"charge_box_id": charge_box_id, "operation": operation, "payload": payload,
+                  "created_at": now, "expires_at": expires, "state": QUEUED, "attempts": 0}
 
-        def work(session: Session) -> int:
-            if session.get(ChargeBox, charge_box_id) is None:
+        def work(repos: Repositories) -> int:
+            if repos.boxes.get(charge_box_id) is None:
                 raise NotFound(f"unknown charge box {charge_box_id!r}")
-            row = PendingCommand(
-                charge_box_id=charge_box_id,
-                operation=operation,
-                payload=payload,
-                created_at=now,
-                expires_at=expires,
-                state=QUEUED,
-                attempts=0,
-            )
-            session.add(row)
-            session.flush()
-            return row.id
+            return repos.commands.add(values)
 
-        return self.store.write(work)
+        return self.units.write(work)
 
     def pending_lease(self) -> timedelta:
         """How long a worker holds a command it delivers: longer than any delivery can take."""
@@ -203,28 +212,14 @@ class Outbound:
         now = self.clock()
         lease = self.pending_lease()
 
-        def work(session: Session) -> QueuedCommand | None:
-            # Claims for one box take turns: the box's row lock (PostgreSQL; SQLite: the
-            # write lock), so two workers never both see "nothing in flight".
-            session.execute(select(ChargeBox.charge_box_id)
-                            .where(ChargeBox.charge_box_id == charge_box_id).with_for_update())
-            session.execute(
-                update(PendingCommand)
-                .where(_P.charge_box_id == charge_box_id,
-                       (_P.state == QUEUED) | ((_P.state == SENDING) & (_P.lease_until <= now)),
-                       _P.expires_at <= now)
-                .values(state=EXPIRED, finished_at=now, lease_until=None))
-            busy = session.execute(select(_P.id).where(
-                _P.charge_box_id == charge_box_id, _P.state == SENDING,
-                _P.lease_until > now).limit(1)).first()
-            if busy is not None:
+        def work(repos: Repositories) -> QueuedCommand | None:
+            commands = repos.commands
+            # Claims for one box take turns, so two workers never both see "nothing in flight".
+            commands.lock_claims(charge_box_id)
+            commands.expire(charge_box_id, now)
+            if commands.in_flight(charge_box_id, now):
                 return None
-            row = session.execute(
-                select(PendingCommand)
-                .where(_P.charge_box_id == charge_box_id, _deliverable(now),
-                       _P.id.not_in(list(exclude)) if exclude else true())
-                .order_by(_P.id).limit(1)
-            ).scalars().first()
+            row = commands.next_deliverable(charge_box_id, now, exclude)
             if row is None:
                 return None
             if row.state == SENDING:
@@ -232,10 +227,11 @@ class Outbound:
                             "it (lease over); sending it again", charge_box_id, row.id)
             row.state, row.lease_until, row.taken_at = SENDING, now + lease, now
             row.attempts = (row.attempts or 0) + 1
+            commands.save(row)
             return QueuedCommand(row.id, row.charge_box_id, row.operation, row.payload or {},
                                  row.created_at, row.expires_at, row.attempts)
 
-        return self.store.write(work)
+        return self.units.write(work)
 
     def finish_pending(self, command: QueuedCommand, state: str) -> bool:
         """Record the end of a delivery (``sent`` or ``failed``); False when the lease was lost
@@ -243,29 +239,22 @@ class Outbound:
         if state not in (SENT, FAILED):
             raise ValueError("a delivery ends sent or failed")
         now = self.clock()
-
-        def work(session: Session) -> bool:
-            changed = session.execute(
-                update(PendingCommand)
-                .where(_P.id == command.id, _P.state == SENDING,
-                       _P.attempts == command.attempt)
-                .values(state=state, finished_at=now, lease_until=None))
-            return changed.rowcount == 1
-
-        return self.store.write(work)
+        return self.units.write(
+            lambda repos: repos.commands.finish(command.id, command.attempt, state, now))
 
     def release_pending(self, pending_id: int) -> None:
         """Put a command being delivered back in the queue (the box could not be reached; it
         will talk again). It keeps its place: the queue is ordered by id."""
 
-        def work(session: Session) -> None:
-            row = session.get(PendingCommand, pending_id)
+        def work(repos: Repositories) -> None:
+            row = repos.commands.get(pending_id)
             if row is None:
                 raise NotFound(f"no queued command {pending_id}")
             if row.state == SENDING:
                 row.state, row.lease_until = QUEUED, None
+                repos.commands.save(row)
 
-        self.store.write(work)
+        self.units.write(work)
 
     # ----------------------------------------------------------------- logs
 
@@ -295,29 +284,21 @@ class Outbound:
             outcome, text = "error", error
         else:
             outcome, text = "reply", None
-        at = as_utc(at) or self.clock()
-
-        def work(session: Session) -> int:
-            # Built inside the unit so a retried transaction starts from a clean object.
-            row = CommandLog(
-                at=at,
-                charge_box_id=charge_box_id,
-                operation=operation,
-                version=version,
-                message_id=message_id,
-                endpoint=endpoint,
-                request=request,
-                reply=reply,
-                outcome=outcome,
-                error=text,
-                latency_ms=latency_ms,
-                pending_command_id=pending_command_id,
-            )
-            session.add(row)
-            session.flush()
-            return row.id
-
-        return self.store.write(work)
+        values = {
+            "at": as_utc(at) or self.clock(),
+            "charge_box_id": charge_box_id,
+            "operation": operation,
+            "version": version,
+            "message_id": message_id,
+            "endpoint": endpoint,
+            "request": request,
+            "reply": reply,
+            "outcome": outcome,
+            "error": text,
+            "latency_ms": latency_ms,
+            "pending_command_id": pending_command_id,
+        }
+        return self.units.write(lambda repos: repos.logs.add_command(values))
 
     def log_envelope(
         self,
@@ -336,25 +317,18 @@ class Outbound:
         if direction not in ("in", "out"):
             raise ValueError("direction must be 'in' or 'out'")
         text = envelope.decode("utf-8", "replace") if isinstance(envelope, bytes) else envelope
-        at = as_utc(at) or self.clock()
-
-        def work(session: Session) -> int:
-            row = EnvelopeLog(
-                at=at,
-                direction=direction,
-                charge_box_id=charge_box_id,
-                action=action,
-                message_id=message_id,
-                relates_to=relates_to,
-                version=version,
-                peer=peer,
-                envelope=text,
-            )
-            session.add(row)
-            session.flush()
-            return row.id
-
-        return self.store.write(work)
+        values = {
+            "at": as_utc(at) or self.clock(),
+            "direction": direction,
+            "charge_box_id": charge_box_id,
+            "action": action,
+            "message_id": message_id,
+            "relates_to": relates_to,
+            "version": version,
+            "peer": peer,
+            "envelope": text,
+        }
+        return self.units.write(lambda repos: repos.logs.add_envelope(values))
 
     def prune_envelopes(self, older_than_days: float | None = None, batch: int = 5000) -> int:
         """Delete envelopes older than the retention (settings; 0 or less keeps everything).
@@ -366,23 +340,13 @@ class Outbound:
         )
         if days is None or days <= 0:
             return 0
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
         cutoff = self.clock() - timedelta(days=days)
         total = 0
         while True:
-
-            def work(session: Session) -> int:
-                ids = (
-                    session.execute(
-                        select(EnvelopeLog.id).where(EnvelopeLog.at < cutoff).limit(batch)
-                    )
-                    .scalars()
-                    .all()
-                )
-                if ids:
-                    session.execute(delete(EnvelopeLog).where(EnvelopeLog.id.in_(ids)))
-                return len(ids)
-
-            deleted = self.store.write(work)
+            deleted = self.units.write(
+                lambda repos: repos.logs.prune_envelopes(cutoff, batch))
             total += deleted
             if deleted < batch:
                 return total

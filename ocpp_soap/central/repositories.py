@@ -1,7 +1,8 @@
 """What the domain asks of storage while it answers a charger: the repository protocols.
 
-The domain (``domain``, ``gate``) holds every rule of the CP→CS operations and speaks to the
-database only through these protocols, inside one unit of work per message (``Repositories``).
+The domain (``domain``, ``gate``) holds every rule of the CP→CS operations, and ``commands`` those
+of the CS→CP queue and logs; both speak to the database only through these protocols, inside one
+unit of work per message or step (``Repositories``).
 ``storage.sqlrepos`` implements them with compiled statements on the DB-API connection; a test
 or an embedder may give another implementation. The pattern is that of ``idtags.TagSource``:
 the rules ask narrow questions ("the open transactions on this connector"), the implementation
@@ -14,7 +15,7 @@ which writes what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -22,9 +23,9 @@ from typing import Any, Protocol, TypeVar
 
 from .idtags import TagSource
 
-__all__ = ["BoxRepository", "CommandRepository", "MeterValueRepository", "OutboxRepository",
-           "Record",
-           "Repositories", "Standing", "TagSource", "TransactionRepository", "Units"]
+__all__ = ["BoxRepository", "CommandRepository", "LogRepository", "MeterValueRepository",
+           "OutboxRepository", "Record", "Repositories", "Standing", "TagSource",
+           "TransactionRepository", "Units"]
 
 T = TypeVar("T")
 
@@ -141,10 +142,56 @@ class MeterValueRepository(Protocol):
 
 
 class CommandRepository(Protocol):
-    """Commands queued for boxes (the wake-up question of OCPP-S 5)."""
+    """Commands queued for boxes (the wake-up question of OCPP-S 5) and their deliveries.
+
+    The states, leases and expiry are the rules of ``commands`` (its SQL conditions say what
+    "deliverable", "in flight" and "past its expiry" mean); these methods only ask and write."""
 
     def waiting(self, box_id: str, now: datetime) -> bool:
         """Whether a command waits to be delivered to the box."""
+
+    def add(self, values: dict[str, Any]) -> int:
+        """Queue a command (columns of ``PendingCommand``); its id (the queue's order)."""
+
+    def lock_claims(self, box_id: str) -> None:
+        """Make claims for the box take turns until the unit ends (its row, for update), so
+        two workers never both find nothing in flight and both take a command."""
+
+    def expire(self, box_id: str, now: datetime) -> int:
+        """Mark the box's commands past their expiry, not yet delivered, ``expired`` (never
+        sent); how many."""
+
+    def in_flight(self, box_id: str, now: datetime) -> bool:
+        """Whether a worker delivers a command to the box now (under a lease not run out)."""
+
+    def next_deliverable(self, box_id: str, now: datetime,
+                         exclude: Collection[int] = ()) -> Record | None:
+        """The box's oldest deliverable command whose id is not in ``exclude`` (attributes as
+        on ``PendingCommand``), or None."""
+
+    def get(self, command_id: int) -> Record | None:
+        """The queued command, or None."""
+
+    def save(self, command: Record) -> None:
+        """Write what changed on ``command`` (taken for delivery, put back)."""
+
+    def finish(self, command_id: int, attempt: int, state: str, now: datetime) -> bool:
+        """End delivery ``attempt`` of the command in ``state``, if that attempt still holds
+        it (being delivered, no later attempt since); False otherwise (its lease was lost)."""
+
+
+class LogRepository(Protocol):
+    """What crossed the wire outbound and inbound: the command log and the envelope log."""
+
+    def add_command(self, values: dict[str, Any]) -> int:
+        """One CS→CP call and its outcome (columns of ``CommandLog``); its id."""
+
+    def add_envelope(self, values: dict[str, Any]) -> int:
+        """One raw envelope (columns of ``EnvelopeLog``); its id."""
+
+    def prune_envelopes(self, before: datetime, batch: int) -> int:
+        """Delete at most ``batch`` envelopes kept before ``before`` (oldest first), so one
+        unit never holds the write lock for long; how many were deleted."""
 
 
 class OutboxRepository(Protocol):
@@ -164,6 +211,7 @@ class Repositories(Protocol):
     transactions: TransactionRepository
     meter_values: MeterValueRepository
     commands: CommandRepository
+    logs: LogRepository
     outbox: OutboxRepository
 
 

@@ -214,3 +214,19 @@ def test_released_pending_command_is_sent_again_in_order(central):
     assert [c.id for c in _deliver_all(central)] == [a, b]
     with pytest.raises(NotFound):
         central.release_pending(12345)
+
+
+def test_a_claim_passes_over_the_commands_it_kept(central):
+    """The commander puts back a command not for the box's state and asks for the next one."""
+    a, b, c = (central.queue_command("CB1", "Reset", {"n": i}) for i in range(3))
+    kept = central.claim_pending("CB1")
+    assert kept.id == a
+    central.release_pending(a)
+    second = central.claim_pending("CB1", exclude=[a])
+    assert second.id == b
+    assert central.finish_pending(second, "sent")
+    assert central.claim_pending("CB1", exclude={a, 999}).id == c
+    central.release_pending(c)
+    assert central.claim_pending("CB1", exclude=(a, c)) is None  # only kept ones wait
+    again = central.claim_pending("CB1")  # in queue order again once nothing is kept
+    assert (again.id, again.attempt) == (a, 2)

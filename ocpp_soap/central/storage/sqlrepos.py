@@ -8,16 +8,24 @@ domain changed. Nothing here decides anything: the rules are the domain's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from functools import cache, cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..closing import ENERGY_READINGS
-from ..commands import HAS_PENDING, waiting_for
+from ..commands import (
+    EXPIRED,
+    HAS_PENDING,
+    deliverable,
+    held_by,
+    in_flight,
+    past_expiry,
+    waiting_for,
+)
 from ..idtags import ACCEPTED, folded_equals
 from ..repositories import Record, Standing
 from .eventtables import PENDING, OutboxEvent, WebhookDelivery
@@ -25,10 +33,13 @@ from .fastsql import Cursor, FastSQL
 from .models import (
     BoxEvent,
     ChargeBox,
+    CommandLog,
     ConnectorStatus,
     DataTransfer,
+    EnvelopeLog,
     IdTag,
     MeterSample,
+    PendingCommand,
     Reservation,
     StatusEvent,
     Transaction,
@@ -40,7 +51,8 @@ _BOXES: Table = ChargeBox.__table__
 _TXS: Table = Transaction.__table__
 _SAMPLES: Table = MeterSample.__table__
 _TAGS: Table = IdTag.__table__
-_BOX, _TX, _SAMPLE, _TAG = _BOXES.c, _TXS.c, _SAMPLES.c, _TAGS.c
+_PENDING: Table = PendingCommand.__table__
+_BOX, _TX, _SAMPLE, _TAG, _CMD = _BOXES.c, _TXS.c, _SAMPLES.c, _TAGS.c, _PENDING.c
 
 
 def _inserting(table: Table, columns: Iterable[str]) -> Any:
@@ -105,7 +117,7 @@ def _connector_status_upsert(dialect: str) -> Any:
 @cache
 def _updating(table_name: str, columns: frozenset[str]) -> Any:
     """UPDATE of these columns by primary key (one statement per set of changed columns)."""
-    table = {_BOXES.name: _BOXES, _TXS.name: _TXS}[table_name]
+    table = {_BOXES.name: _BOXES, _TXS.name: _TXS, _PENDING.name: _PENDING}[table_name]
     (key,) = table.primary_key.columns
     return update(table).where(key == bindparam("row_key")).values(
         {c: bindparam(c) for c in sorted(columns)})
@@ -283,7 +295,7 @@ class SqlMeterValues:
         return self.cursor.all(self.fast.statement(ENERGY_READINGS), {"tx_id": tx_id})
 
 
-# -- tags and commands ---------------------------------------------------------------------------
+# -- tags --------------------------------------------------------------------------------------
 
 _TAG_COLUMNS = ("id_tag", "status", "expiry_date", "parent_id_tag", "max_active_transactions")
 _TAG_BY_KEY = select(*(_TAG[c] for c in _TAG_COLUMNS)).where(_TAG.id_tag == bindparam("id_tag"))
@@ -323,6 +335,31 @@ class SqlTags:
         return int(row[0])
 
 
+# -- queued commands ---------------------------------------------------------------------------
+
+_CMD_COLUMNS = tuple(_PENDING.c.keys())
+_CMD_INSERT_COLUMNS = tuple(c for c in _CMD_COLUMNS if c != "id")
+_INSERT_CMD = _inserting(_PENDING, _CMD_INSERT_COLUMNS).returning(_CMD.id)
+_CMD_ROW = select(*_PENDING.c).where(_CMD.id == bindparam("command_id"))
+#: The box's row for update: claims for one box take turns (PostgreSQL's row lock; SQLite has
+#: no FOR UPDATE, its write lock already makes every write unit take turns).
+_LOCK_CLAIMS = select(_BOX.charge_box_id).where(
+    _BOX.charge_box_id == bindparam("box_id")).with_for_update()
+_EXPIRE = update(_PENDING).where(
+    _CMD.charge_box_id == bindparam("box_id"), past_expiry(bindparam("now")),
+).values(state=EXPIRED, finished_at=bindparam("now"), lease_until=None)
+_IN_FLIGHT = select(_CMD.id).where(
+    _CMD.charge_box_id == bindparam("box_id"), in_flight(bindparam("now"))).limit(1)
+#: The oldest deliverable commands, as many as asked: one more than the caller passes over
+#: (ids to exclude are skipped here, not bound as an IN list of varying length).
+_DELIVERABLE = select(*_PENDING.c).where(
+    _CMD.charge_box_id == bindparam("box_id"), deliverable(bindparam("now")),
+).order_by(_CMD.id).limit(bindparam("first"))
+_FINISH = update(_PENDING).where(
+    _CMD.id == bindparam("command_id"), held_by(bindparam("attempt")),
+).values(state=bindparam("state"), finished_at=bindparam("now"), lease_until=None)
+
+
 class SqlCommands:
     def __init__(self, fast: FastSQL, cursor: Cursor):
         self.fast, self.cursor = fast, cursor
@@ -330,6 +367,73 @@ class SqlCommands:
     def waiting(self, box_id: str, now: datetime) -> bool:
         return self.cursor.first(self.fast.statement(HAS_PENDING),
                                  {"box_id": box_id, "now": now}) is not None
+
+    def add(self, values: dict[str, Any]) -> int:
+        row = {c: None for c in _CMD_INSERT_COLUMNS} | values
+        return int(self.cursor.first(self.fast.statement(_INSERT_CMD), row)[0])
+
+    def lock_claims(self, box_id: str) -> None:
+        self.cursor.first(self.fast.statement(_LOCK_CLAIMS), {"box_id": box_id})
+
+    def expire(self, box_id: str, now: datetime) -> int:
+        return self.cursor.execute(self.fast.statement(_EXPIRE), {"box_id": box_id, "now": now})
+
+    def in_flight(self, box_id: str, now: datetime) -> bool:
+        return self.cursor.first(self.fast.statement(_IN_FLIGHT),
+                                 {"box_id": box_id, "now": now}) is not None
+
+    def next_deliverable(self, box_id: str, now: datetime,
+                         exclude: Collection[int] = ()) -> Record | None:
+        skip = frozenset(exclude)
+        rows = self.cursor.all(self.fast.statement(_DELIVERABLE),
+                               {"box_id": box_id, "now": now, "first": len(skip) + 1})
+        for row in rows:
+            command = _record(_CMD_COLUMNS, row)
+            if command.id not in skip:
+                return command
+        return None
+
+    def get(self, command_id: int) -> Record | None:
+        row = self.cursor.first(self.fast.statement(_CMD_ROW), {"command_id": command_id})
+        return None if row is None else _record(_CMD_COLUMNS, row)
+
+    def save(self, command: Record) -> None:
+        _save(self.fast, self.cursor, _PENDING, command, command.id)
+
+    def finish(self, command_id: int, attempt: int, state: str, now: datetime) -> bool:
+        return self.cursor.execute(self.fast.statement(_FINISH), {
+            "command_id": command_id, "attempt": attempt, "state": state, "now": now}) == 1
+
+
+# -- logs --------------------------------------------------------------------------------------
+
+_COMMAND_LOG: Table = CommandLog.__table__
+_ENVELOPES: Table = EnvelopeLog.__table__
+_LOG_COLUMNS = tuple(c for c in _COMMAND_LOG.c.keys() if c != "id")
+_ENVELOPE_COLUMNS = tuple(c for c in _ENVELOPES.c.keys() if c != "id")
+_INSERT_COMMAND_LOG = _inserting(_COMMAND_LOG, _LOG_COLUMNS).returning(_COMMAND_LOG.c.id)
+_INSERT_ENVELOPE = _inserting(_ENVELOPES, _ENVELOPE_COLUMNS).returning(_ENVELOPES.c.id)
+#: One batch of old envelopes: a fixed statement (the ids come from a subquery, not a list).
+_PRUNE_ENVELOPES = delete(_ENVELOPES).where(_ENVELOPES.c.id.in_(
+    select(_ENVELOPES.c.id).where(_ENVELOPES.c.at < bindparam("before"))
+    .order_by(_ENVELOPES.c.id).limit(bindparam("batch")).scalar_subquery()))
+
+
+class SqlLogs:
+    def __init__(self, fast: FastSQL, cursor: Cursor):
+        self.fast, self.cursor = fast, cursor
+
+    def add_command(self, values: dict[str, Any]) -> int:
+        row = {c: None for c in _LOG_COLUMNS} | values
+        return int(self.cursor.first(self.fast.statement(_INSERT_COMMAND_LOG), row)[0])
+
+    def add_envelope(self, values: dict[str, Any]) -> int:
+        row = {c: None for c in _ENVELOPE_COLUMNS} | values
+        return int(self.cursor.first(self.fast.statement(_INSERT_ENVELOPE), row)[0])
+
+    def prune_envelopes(self, before: datetime, batch: int) -> int:
+        return self.cursor.execute(self.fast.statement(_PRUNE_ENVELOPES),
+                                   {"before": before, "batch": batch})
 
 
 _INSERT_OUTBOX_EVENT = _inserting(OutboxEvent.__table__, (
@@ -384,6 +488,10 @@ class SqlRepositories:
     @cached_property
     def commands(self) -> SqlCommands:
         return SqlCommands(self.fast, self.cursor)
+
+    @cached_property
+    def logs(self) -> SqlLogs:
+        return SqlLogs(self.fast, self.cursor)
 
     @cached_property
     def outbox(self) -> SqlOutbox:
