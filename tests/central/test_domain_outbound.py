@@ -199,6 +199,8 @@ def test_prune_in_batches(central):
         central.log_envelope("in", f"<m{i}/>", at=past)
     assert central.prune_envelopes(batch=3) == 7
     assert central.admin.list_envelopes() == []
+    with pytest.raises(ValueError):  # a batch of none would never finish
+        central.prune_envelopes(batch=0)
 
 
 def test_log_envelope_rejects_bad_direction(central):
