@@ -282,6 +282,7 @@ class Commander:
         except Exception:
             log.exception("%s: queued commands not delivered", clean(charge_box_id))
         finally:
+            self.central.units.end_thread()  # this thread ends: its connection with it
             with self._lock:
                 self._wakeups.discard(charge_box_id)
 

@@ -225,3 +225,7 @@ class Units(Protocol):
 
     def read(self, work: Callable[[Repositories], T]) -> T:
         ...
+
+    def end_thread(self) -> None:
+        """This thread is done with storage: give back what it holds (a connection). A
+        short-lived thread (a command delivery) calls it as it ends."""

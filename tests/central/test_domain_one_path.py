@@ -292,3 +292,21 @@ def test_a_message_and_its_events_commit_together(central):
     assert [e.kind for e in publisher.seen] == ["transaction.started", "transaction.stopped"]
     with central.store._read() as session:
         assert session.query(OutboxEvent).count() == 2
+
+
+def test_a_thread_that_ends_gives_its_connection_back(central):
+    """A command delivery runs on a short-lived thread; its connection must not wait for the
+    garbage collector (on PostgreSQL each one is a server process)."""
+    held = {}
+
+    def deliver() -> None:
+        central.units.read(lambda repos: repos.commands.waiting("CB1", T0))
+        held["before"] = central.store.fast._local.conn
+        central.units.end_thread()
+        held["after"] = getattr(central.store.fast._local, "conn", None)
+
+    thread = threading.Thread(target=deliver)
+    thread.start()
+    thread.join()
+    assert held["before"] is not None and held["after"] is None
+    assert held["before"].dbapi_connection is None  # closed, not only forgotten

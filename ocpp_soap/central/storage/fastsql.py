@@ -257,7 +257,10 @@ class FastSQL:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             self._local.conn = None
-            conn.close()
+            try:
+                conn.close()
+            except Exception:  # broken already: nothing left to give back
+                pass
 
     def dispose(self) -> None:
         self.close_thread_connection()

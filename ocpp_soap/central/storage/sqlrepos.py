@@ -510,3 +510,6 @@ class SqlUnits:
 
     def read(self, work: Callable[[SqlRepositories], T]) -> T:
         return self.fast.read(lambda cursor: work(SqlRepositories(self.fast, cursor)))
+
+    def end_thread(self) -> None:
+        self.fast.close_thread_connection()
