@@ -27,7 +27,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from .userhandlers import to_snake
+from .wirenames import to_snake
 
 __all__ = ["BOX_BOOTED", "BOX_STATUS_CHANGED", "COMMAND_RESULT", "CONNECTOR_STATUS_CHANGED",
            "ENDPOINT_CHANGED", "EVENT_KINDS", "METER_VALUES", "TRANSACTION_STARTED",

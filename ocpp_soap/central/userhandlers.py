@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .ocpperrors import OcppError, as_fault
+from .wirenames import to_snake, to_wire
 
 if TYPE_CHECKING:
-    from .domain import CentralSystem as Domain
+    from ocpp_soap.soap.context import CallContext
 
 log = logging.getLogger(__name__)
 
@@ -33,34 +34,18 @@ PENDING_OK = {"Heartbeat", "StatusNotification", "MeterValues", "DataTransfer",
               "FirmwareStatusNotification", "DiagnosticsStatusNotification"}
 NOT_REPLACEABLE = {"BootNotification"}
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])")
 
+class Admission(Protocol):
+    """What a replacement handler needs of the domain (``domain.CentralSystem``): its clock, the
+    admission check every message of a box passes, and the DataTransfer record. Declared here,
+    on the side that uses it, so this module does not import the domain."""
 
-def snake(name: str) -> str:
-    """``idTagInfo`` → ``id_tag_info``."""
-    return _CAMEL.sub(lambda m: "_" + (m.group(1) or m.group(2)), name).lower()
+    def clock(self) -> datetime: ...
 
+    def admit(self, ctx: CallContext, *, pending_ok: bool = False) -> None: ...
 
-def camel(name: str) -> str:
-    """``id_tag_info`` → ``idTagInfo`` (a name without underscores is left as it is)."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def to_snake(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {snake(str(k)): to_snake(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_snake(v) for v in value]
-    return value
-
-
-def to_wire(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {camel(str(k)): to_wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_wire(v) for v in value]
-    return value
+    def record_data_transfer(self, ctx: CallContext, payload: dict[str, Any],
+                             reply: dict[str, Any], now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +92,7 @@ class UserCall:
         return self.fn(**kwargs)
 
 
-def replacement(domain: Domain, operation: str, fn: Callable[..., Any]):
+def replacement(domain: Admission, operation: str, fn: Callable[..., Any]):
     """An operation-table handler that admits the box, then asks ``fn`` for the reply."""
     if operation in NOT_REPLACEABLE:
         raise ValueError(f"{operation} cannot be replaced (registration and trust live there);"
@@ -135,7 +120,7 @@ def replacement(domain: Domain, operation: str, fn: Callable[..., Any]):
     return handler
 
 
-def _record_data_transfer(domain: Domain, ctx: Any, payload: dict[str, Any],
+def _record_data_transfer(domain: Admission, ctx: Any, payload: dict[str, Any],
                           reply: dict[str, Any], now: Any) -> None:
     """The data_transfers row the domain's own handler writes, for a replaced DataTransfer."""
     try:
