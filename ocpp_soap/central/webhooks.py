@@ -1,4 +1,5 @@
-"""Webhook settings and signatures (standard library only: settings import this module).
+"""Webhook settings and signatures (standard library and ``events`` only: settings import this
+module, so it stays light).
 
 A webhook is ``{url, secret, kinds, name}``: ``url`` (http/https, called through the address
 guard like every address the Central System calls), ``secret`` (optional: with it each request
@@ -16,6 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from .events import EVENT_KINDS
 
 SIGNATURE_HEADER = "X-OCPP-SOAP-Signature"
 TIMESTAMP_HEADER = "X-OCPP-SOAP-Timestamp"
@@ -54,8 +57,6 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 def parse_webhooks(raw: Any) -> list[dict[str, Any]]:
     """The ``webhooks`` setting checked: a list of mappings (or its JSON text, from the
     environment). Raises ValueError naming what is wrong."""
-    from .events import EVENT_KINDS
-
     if raw is None or raw == "":
         return []
     if isinstance(raw, str):
