@@ -28,6 +28,7 @@ from .commander import Commander, CommandFailed, CommandResult
 from .events import COMMAND_RESULT, Event, from_message
 from .handlers import OPERATIONS
 from .outbox import EventCallback, Outbox
+from .serveenv import SERVE_KEYS, serve_options_from_env
 from .settings import CentralSettings
 from .userhandlers import Context, UserCall, replacement
 
@@ -38,8 +39,6 @@ Handler = Callable[..., dict[str, Any] | None]
 #: Set by ``serve --app`` in each worker before the user's factory runs: the config file and
 #: the flags ``serve`` was given (they win over what the factory's code says).
 _served: tuple[str | None, dict[str, Any]] | None = None
-_SERVE_KEYS = {"strict", "max_body", "capture_dir", "api_token", "api_token_file",
-               "envelope_log", "listen_host", "listen_port", "api_hosts"}
 
 
 class _EventfulCommander(Commander):
@@ -200,17 +199,15 @@ def create_app(settings: CentralSettings | Mapping[str, Any] | None = None, *,
     ``OCPP_SOAP_CONFIG``), the ``OCPP_SOAP_*`` environment, then ``settings`` (a mapping of
     setting names, or ready ``CentralSettings``); serve options (``api_token``,
     ``listen_host`` …) as keywords. Under ``serve --app`` the server's flags win."""
-    from .wsgi import serve_options_from_env
-
-    unknown = set(serve) - _SERVE_KEYS
+    unknown = set(serve) - SERVE_KEYS
     if unknown:
         raise TypeError(f"create_app() got unknown option(s) {', '.join(sorted(unknown))}")
     flags: dict[str, Any] = {}
     if _served is not None:
         served_file, served_kwargs = _served
         config_file = config_file or served_file
-        flags = {k: v for k, v in served_kwargs.items() if k not in _SERVE_KEYS}
-        serve = {**serve, **{k: v for k, v in served_kwargs.items() if k in _SERVE_KEYS}}
+        flags = {k: v for k, v in served_kwargs.items() if k not in SERVE_KEYS}
+        serve = {**serve, **{k: v for k, v in served_kwargs.items() if k in SERVE_KEYS}}
     if isinstance(settings, CentralSettings):
         resolved = settings.merged({k: v for k, v in flags.items() if v is not None})
     else:

@@ -36,8 +36,9 @@ from gunicorn.app.base import BaseApplication
 
 from ocpp_soap.soap.logsafe import EscapingFilter
 
+from .serveenv import serve_options_from_env
 from .settings import CentralSettings
-from .wsgi import create_app, serve_options_from_env
+from .wsgi import create_app
 
 log = logging.getLogger("ocpp_soap.central")
 
