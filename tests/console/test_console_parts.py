@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from ocpp_soap.central.console import charts, commandforms, filters, xmlview
-from ocpp_soap.central.console.app import safe_next
+from ocpp_soap.central.console.context import safe_next
 from ocpp_soap.central.console.sessions import Session, SessionCodec, Signer
 from ocpp_soap.messages.payload import PayloadError
 

@@ -20,9 +20,8 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
@@ -32,18 +31,21 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..accounts import Account
+from ..accounts import Account, Accounts
 from ..endpoint import client_address, is_trusted_proxy
 from ..errors import Conflict, NotFound
 from . import filters
+from .context import PREFIX, ConsoleError, Ctx, redirect
+from .pages import Pages
 from .sessions import COOKIE, PRE_COOKIE, Session, SessionCodec, Signer
 
 if TYPE_CHECKING:
-    from ..app import CentralApp
+    from ..admin import CentralAdmin
+    from ..commander import Commander
+    from ..settings import CentralSettings
 
 log = logging.getLogger("ocpp_soap.central.console")
 
-PREFIX = "/ui"
 FLASH_COOKIE = "ocpp_console_flash"
 #: A session's idle clock is written back at most this often (seconds).
 TOUCH_EVERY = 30
@@ -58,45 +60,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-
-
-class ConsoleError(Exception):
-    """A page that says what went wrong, with an HTTP status."""
-
-    def __init__(self, status: int, message: str, title: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.title = title
-
-
-@dataclass
-class Ctx:
-    """One console request: the request, who is logged in and what to tell them."""
-
-    request: Request
-    account: Account | None = None
-    session: Session | None = None
-    flash: list[tuple[str, str]] = field(default_factory=list)
-    set_flash: tuple[str, str] | None = None
-    #: A valid session ran out of idle time (the login page says so).
-    expired: bool = False
-    #: The cookie must be written now (login) or removed (logout).
-    session_changed: bool = False
-    session_ended: bool = False
-    new_login_token: str | None = None
-
-    @property
-    def csrf(self) -> str:
-        return self.session.csrf if self.session else ""
-
-    def form(self, name: str, default: str = "") -> str:
-        value = self.request.form.get(name, default)
-        return value if isinstance(value, str) else default
-
-    def arg(self, name: str, default: str = "") -> str:
-        value = self.request.args.get(name, default)
-        return value.strip() if isinstance(value, str) else default
 
 
 def _rule(path: str, endpoint: str, methods: tuple[str, ...] = ("GET",)) -> Rule:
@@ -119,12 +82,27 @@ PUBLIC = {"login", "login_post", "static"}
 LIVE = {"overview_live", "box_live", "tx_live"}
 
 
+class _Central(Protocol):
+    @property
+    def admin(self) -> CentralAdmin: ...
+
+    @property
+    def accounts(self) -> Accounts: ...
+
+
+class Host(Protocol):
+    """What the console needs of the application it is part of (``app.CentralApp``), named
+    here so the console does not import that application, which builds the console."""
+
+    central: _Central
+    commander: Commander
+    settings: CentralSettings
+
+
 class ConsoleApp:
     """WSGI app for ``/ui/…`` on a ``CentralApp``."""
 
-    def __init__(self, central_app: CentralApp):
-        from .pages import Pages
-
+    def __init__(self, central_app: Host):
         self.app = central_app
         self.pages = Pages(self)
         self.env = jinja2.Environment(
@@ -179,19 +157,19 @@ class ConsoleApp:
 
     # -- collaborators -------------------------------------------------------------------------
     @property
-    def admin(self):
+    def admin(self) -> CentralAdmin:
         return self.app.central.admin
 
     @property
-    def accounts(self):
+    def accounts(self) -> Accounts:
         return self.app.central.accounts
 
     @property
-    def commander(self):
+    def commander(self) -> Commander:
         return self.app.commander
 
     @property
-    def settings(self):
+    def settings(self) -> CentralSettings:
         return self.app.settings
 
     def codec(self) -> SessionCodec:
@@ -244,7 +222,7 @@ class ConsoleApp:
         if endpoint == "static":
             return self.static(args["name"])
         if endpoint not in PUBLIC:
-            self._authenticate(ctx)
+            self.authenticate(ctx)
             if ctx.account is None:
                 return self._to_login(ctx, endpoint)
         if endpoint is None:
@@ -270,7 +248,8 @@ class ConsoleApp:
             raise ConsoleError(422, str(exc), "Invalid input") from None
 
     # -- sessions ------------------------------------------------------------------------------
-    def _authenticate(self, ctx: Ctx) -> None:
+    def authenticate(self, ctx: Ctx) -> None:
+        """Sets who is logged in (``ctx.account``) from a valid session cookie, if any."""
         session, expired = self.codec().load(ctx.request.cookies.get(COOKIE))
         ctx.expired = expired
         if session is None:
@@ -415,18 +394,6 @@ class ConsoleApp:
         response = Response(data, content_type=STATIC[name])
         response.headers["Cache-Control"] = "max-age=300"
         return response
-
-
-def redirect(location: str, status: int = 303) -> Response:
-    return Response("", status=status, headers={"Location": location})
-
-
-def safe_next(value: str | None) -> str:
-    """Where to go after login: only a console path of this server (no open redirect)."""
-    if value and value.startswith(PREFIX + "/") and not value.startswith("//") and \
-            "\\" not in value and not any(ord(c) < 32 for c in value):
-        return value
-    return PREFIX + "/"
 
 
 def _text(exc: BaseException) -> str:

@@ -8,14 +8,15 @@ import csv
 import hmac
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from werkzeug.wrappers import Response
+from markupsafe import Markup
+from werkzeug.wrappers import Request, Response
 
 from ocpp_soap.messages.payload import PayloadError
 
-from ..accounts import ROLES, LoginLocked
+from ..accounts import ROLES, Account, Accounts, LoginLocked
 from ..closing import STOP_REASONS
 from ..commander import CommandFailed
 from ..errors import Conflict, NotFound
@@ -23,11 +24,13 @@ from ..idtags import STORED_STATUSES
 from ..overview import PRESENCE, REGISTRATION, SORTS, online_since, presence_of
 from ..timeutil import parse_time
 from . import charts, commandforms, xmlview
-from .app import PREFIX, ConsoleError, Ctx, redirect, safe_next
-from .sessions import PRE_COOKIE
+from .context import PREFIX, ConsoleError, Ctx, redirect, safe_next
+from .sessions import PRE_COOKIE, SessionCodec
 
 if TYPE_CHECKING:
-    from .app import ConsoleApp
+    from ..admin import CentralAdmin
+    from ..commander import Commander
+    from ..settings import CentralSettings
 
 PAGE = 50
 BOX_PAGE = 25
@@ -59,16 +62,49 @@ def _json(data: Any) -> Response:
     return Response(json.dumps(data, default=str), content_type="application/json")
 
 
+class Console(Protocol):
+    """What the pages need of the console around them (``app.ConsoleApp``: routing, sessions,
+    rendering), named here so the pages do not import the router that calls them."""
+
+    @property
+    def admin(self) -> CentralAdmin: ...
+
+    @property
+    def accounts(self) -> Accounts: ...
+
+    @property
+    def commander(self) -> Commander: ...
+
+    @property
+    def settings(self) -> CentralSettings: ...
+
+    def codec(self) -> SessionCodec: ...
+
+    def authenticate(self, ctx: Ctx) -> None: ...
+
+    def start_session(self, ctx: Ctx, account: Account) -> None: ...
+
+    def end_session(self, ctx: Ctx) -> None: ...
+
+    def login_token(self, ctx: Ctx) -> str: ...
+
+    def client_address(self, request: Request) -> str | None: ...
+
+    def render(self, ctx: Ctx, template: str, status: int = 200, **values: Any) -> Response: ...
+
+    def fragment(self, ctx: Ctx, template: str, block: str, **values: Any) -> Markup: ...
+
+
 class Pages:
     """Handlers by endpoint name (see ``ConsoleApp.url_map``)."""
 
-    def __init__(self, console: ConsoleApp):
+    def __init__(self, console: Console):
         self.c = console
 
     # ================================================================= login
     def login(self, ctx: Ctx) -> Response:
         if ctx.account is None:
-            self.c._authenticate(ctx)
+            self.c.authenticate(ctx)
         if ctx.account is not None:
             return redirect(safe_next(ctx.arg("next")))
         notice = "Your session ended after a time without activity; log in again." \
