@@ -23,7 +23,7 @@ PACKAGES = ["ocpp_soap", "ocpp_soap.central", "ocpp_soap.chargepoint", "ocpp_soa
 DEFINED_IN = {
     "ocpp_soap.soap": {"OcppClient": "client", "OcppEndpoint": "server", "CallContext": "context",
                        "ProtocolError": "faults", "VERSIONS": "versions"},
-    "ocpp_soap.messages": {"service_schema": "schema", "example": "examples",
+    "ocpp_soap.messages": {"service_schema": "catalog", "example": "examples",
                            "parse_xsd_datetime": "xsdtime"},
     "ocpp_soap.tools": {"diff_envelopes": "diff", "validate_envelope": "validate",
                         "read_envelope": "envelope", "CaptureWriter": "capture"},

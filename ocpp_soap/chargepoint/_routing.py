@@ -24,7 +24,8 @@ from ocpp_soap.chargepoint._core import ChargePointCore
 from ocpp_soap.chargepoint._names import to_snake, to_wire
 from ocpp_soap.chargepoint._operations import BuiltinOperations
 from ocpp_soap.messages import adapters
-from ocpp_soap.messages.schema import Complex, service_schema
+from ocpp_soap.messages.catalog import service_schema
+from ocpp_soap.messages.schema import Complex
 from ocpp_soap.soap.context import CallContext
 from ocpp_soap.soap.faults import InternalError, SecurityError
 from ocpp_soap.soap.versions import CHARGEPOINT

@@ -37,12 +37,12 @@ from ocpp_soap.chargepoint._core import ChargePointCore
 from ocpp_soap.chargepoint._render import pretty, summarize, to_json
 from ocpp_soap.chargepoint._routing import OPERATIONS, Override, Router
 from ocpp_soap.chargepoint._scheduler import Scheduler
+from ocpp_soap.messages.catalog import service_schema
 from ocpp_soap.messages.schema import (
     Builtin,
     Complex,
     Restricted,
     TextWithAttributes,
-    service_schema,
 )
 from ocpp_soap.messages.xsdtime import parse_xsd_datetime
 from ocpp_soap.soap.client import (

@@ -27,7 +27,7 @@ _EXPORTS = {
     "Restricted": "schema",
     "ServiceSchema": "schema",
     "TextWithAttributes": "schema",
-    "service_schema": "schema",
+    "service_schema": "catalog",
     "example": "examples",
     "parse_xsd_datetime": "xsdtime",
 }
@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .catalog import service_schema
     from .examples import example
     from .schema import (
         Attribute,
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
         Restricted,
         ServiceSchema,
         TextWithAttributes,
-        service_schema,
     )
     from .xsdtime import parse_xsd_datetime
 

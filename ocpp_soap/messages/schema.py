@@ -9,10 +9,8 @@ lenient reading and the conformance test.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
 
 UNBOUNDED = None
 
@@ -237,10 +235,3 @@ def version_services(version: str, scope: dict, shared: dict, central_names: str
                                operations(names, scope, shared))
         for service, names in ((CENTRAL, central_names), (CHARGEPOINT, chargepoint_names))
     }
-
-
-@cache
-def service_schema(version: str, service: str) -> ServiceSchema:
-    """The declarations for ``version`` ("1.5"/"1.6") and ``service``."""
-    module = importlib.import_module(f"ocpp_soap.messages.ocpp{version.replace('.', '')}")
-    return module.SERVICES[service]

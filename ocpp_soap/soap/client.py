@@ -32,7 +32,8 @@ from zeep.helpers import serialize_object
 
 from ocpp_soap import paths
 from ocpp_soap.messages import adapters
-from ocpp_soap.messages.schema import Complex, Field, TextWithAttributes, service_schema
+from ocpp_soap.messages.catalog import service_schema
+from ocpp_soap.messages.schema import Complex, Field, TextWithAttributes
 from ocpp_soap.soap.addressing import _endpoint
 from ocpp_soap.soap.convert import utc
 from ocpp_soap.soap.faults import OcppFault, parse_fault

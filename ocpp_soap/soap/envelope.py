@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ocpp_soap.messages.schema import Operation, service_schema
+from ocpp_soap.messages.catalog import service_schema
+from ocpp_soap.messages.schema import Operation
 from ocpp_soap.soap.faults import ProtocolError
 from ocpp_soap.soap.versions import (
     LEGACY_NAMESPACES,

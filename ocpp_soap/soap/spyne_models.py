@@ -17,6 +17,7 @@ from functools import cache
 from spyne.model.complex import ComplexModel, XmlAttribute, XmlData
 from spyne.model.primitive import AnyUri, Boolean, DateTime, Decimal, Int, Unicode
 
+from ocpp_soap.messages.catalog import service_schema
 from ocpp_soap.messages.schema import (
     Builtin,
     Complex,
@@ -24,7 +25,6 @@ from ocpp_soap.messages.schema import (
     Restricted,
     ServiceSchema,
     TextWithAttributes,
-    service_schema,
 )
 
 _BUILTINS = {

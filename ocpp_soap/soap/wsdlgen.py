@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from ocpp_soap.messages.catalog import service_schema
 from ocpp_soap.messages.schema import (
     Builtin,
     Complex,
@@ -26,7 +27,6 @@ from ocpp_soap.messages.schema import (
     Restricted,
     ServiceSchema,
     TextWithAttributes,
-    service_schema,
 )
 from ocpp_soap.soap.versions import SERVICES, VERSIONS
 
