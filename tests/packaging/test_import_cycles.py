@@ -7,7 +7,9 @@ module like the others: ``from .console import ConsoleApp`` depends on ``console
 depends on ``console/app``, so a cycle through a package's re-exports is found too.
 
 Not seen: imports by a name in a string (``importlib.import_module``, gunicorn's
-``module:factory``), which the code uses to route commands and to load names lazily.
+``module:factory``). The package keeps those to two places that only reach down: ``ocpp_soap.cli``
+routing to each sub-command's module, and ``ocpp_soap.central``'s lazy public names (PEP 562),
+which are also imported under ``TYPE_CHECKING`` there, so the graph has those edges.
 
 A failure lists each strongly connected component with, for each of its modules, the modules of
 the component it imports: cutting one of those edges is how the cycle is broken.
