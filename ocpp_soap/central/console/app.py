@@ -83,6 +83,8 @@ LIVE = {"overview_live", "box_live", "tx_live"}
 
 
 class _Central(Protocol):
+    """The domain (``domain.CentralSystem``), as far as the console reads it."""
+
     @property
     def admin(self) -> CentralAdmin: ...
 
