@@ -7,9 +7,10 @@ module like the others: ``from .console import ConsoleApp`` depends on ``console
 depends on ``console/app``, so a cycle through a package's re-exports is found too.
 
 Not seen: imports by a name in a string (``importlib.import_module``, gunicorn's
-``module:factory``). The package keeps those to two places that only reach down: ``ocpp_soap.cli``
-routing to each sub-command's module, and ``ocpp_soap.central``'s lazy public names (PEP 562),
-which are also imported under ``TYPE_CHECKING`` there, so the graph has those edges.
+``module:factory``). The package keeps those to two kinds that only reach down: ``ocpp_soap.cli``
+routing to each sub-command's module, and the lazy public names of a package (PEP 562, an
+``_EXPORTS`` table of name → submodule), which the package also imports under ``TYPE_CHECKING``,
+so the graph has those edges (checked below).
 
 A failure lists each strongly connected component with, for each of its modules, the modules of
 the component it imports: cutting one of those edges is how the cycle is broken.
@@ -146,6 +147,30 @@ def test_a_cycle_through_a_package_reexport_is_found(tmp_path):
     (package / "user.py").write_text("from .sub import Thing\n")
     assert cycles(import_graph(package)) == [
         [f"{PACKAGE}.sub", f"{PACKAGE}.sub.impl", f"{PACKAGE}.user"]]
+
+
+def _lazy_export_modules(path: Path, package: str) -> set[str]:
+    """The submodules named in a package's ``_EXPORTS = {name: submodule}`` table, if any."""
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+                and any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets)):
+            return {f"{package}.{v.value}" for v in node.value.values
+                    if isinstance(v, ast.Constant)}
+    return set()
+
+
+def test_lazy_public_names_are_edges_of_the_graph():
+    """A package's lazily loaded names come from modules it also imports where the graph sees
+    them (under ``TYPE_CHECKING``), so a cycle through them is found too."""
+    graph = import_graph()
+    tables = {}
+    for path in sorted(ROOT.rglob("__init__.py")):
+        name = _module_name(path, ROOT)
+        modules = _lazy_export_modules(path, name)
+        if modules:
+            tables[name] = modules
+            assert modules <= graph[name], (name, sorted(modules - graph[name]))
+    assert {"ocpp_soap.central", "ocpp_soap.messages"} <= set(tables)
 
 
 def test_no_import_cycles_in_the_package():
