@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     stages = Stages()
     apps = {}
     for endpoint in app.endpoints.values():
-        endpoint._prepare = stages.timed("front", endpoint._prepare)
+        endpoint._read_envelope = stages.timed("front", endpoint._read_envelope)
+        endpoint._admit = stages.timed("front", endpoint._admit)
         endpoint._read_body = stages.timed("front", endpoint._read_body)
         for v, spyne_wsgi in endpoint.apps.items():
             apps[v] = spyne_wsgi

@@ -73,7 +73,10 @@ class BoxRepository(Protocol):
         (a read: nothing is written; the read-only Heartbeat asks both at once)."""
 
     def get(self, box_id: str) -> Record | None:
-        """The box's row (attributes as on ``ChargeBox``), or None."""
+        """What admission needs of the box's row, or None: its id, registration status,
+        credentials (secret hash, ``allow_from``, certificate fingerprint), OCPP version and
+        addresses (``endpoint_*``, ``learned_*``, ``called_address``), named as on
+        ``ChargeBox``. Any other column may be set on the record; ``save`` writes it."""
 
     def secret_hash(self, box_id: str) -> str | None:
         """The stored password hash of the box, if any."""
