@@ -2,7 +2,7 @@
 
 For each N in ``--counts`` (default 100, 500 and 1,000) the script starts the Central System as an
 operator does (``ocpp-soap central serve``: gunicorn, 2 sync workers, a SQLite file in a temporary
-folder, unknown boxes accepted, heartbeat interval 10 s), registers the fleet's id tags, and runs
+folder, unknown boxes accepted without the registration limit, heartbeat interval 10 s), registers the fleet's id tags, and runs
 ``ocpp-soap chargepoint fleet --count N --charge`` as a subprocess with short intervals
 (HeartbeatInterval and MeterValueSampleInterval 10 s, boots spread over ``--ramp``). It reports:
 
@@ -137,6 +137,10 @@ def _tree_proc(pid: int) -> tuple[float, int]:
 def start_central(tmp: Path, port: int, heartbeat: int) -> subprocess.Popen:
     db = f"sqlite:///{tmp}/cs.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OCPP_SOAP_")}
+    # The whole fleet comes from one loopback address, which is what the auto-registration
+    # limit per source address exists to stop (issue 13): an operator moving a real fleet
+    # registers its boxes or raises the limit; here the limit is the fleet's size.
+    env["OCPP_SOAP_REGISTRATION_LIMIT_PER_IP"] = env["OCPP_SOAP_REGISTRATION_LIMIT"] = "100000"
     proc = subprocess.Popen(
         [OCPP_SOAP, "central", "serve", "--port", str(port), "--workers", "2", "--db", db,
          "--unknown-chargebox", "accept", "--heartbeat-interval", str(heartbeat),

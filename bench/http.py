@@ -68,9 +68,10 @@ def start_server(target: str, port: int, db: str, workers: int = 2,
                  threads: int = 1) -> subprocess.Popen:
     env = dict(os.environ, OCPP_SOAP_DB=db, OCPP_SOAP_UNKNOWN_CHARGEBOX="accept",
                PYTHONPATH=str(ROOT))
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    # ``python -m gunicorn``: the venv's console script may name another interpreter in its
+    # shebang (a venv that was moved), the module never does.
     proc = subprocess.Popen(
-        [gunicorn, "-w", str(workers), "-k", WORKERS[threads > 1],
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", WORKERS[threads > 1],
          "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
          "--log-level", "warning", target],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
