@@ -16,8 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ocpp_soap.central.app import CentralApp, ServeOptions
-from ocpp_soap.central.settings import CentralSettings
+from ocpp_soap.central import CentralSettings, CentralSystem, create_app
 from ocpp_soap.chargepoint import ChargePoint
 from ocpp_soap.soap.httpserver import BackgroundServer
 from ocpp_soap.tools.capture import CaptureWriter
@@ -51,7 +50,7 @@ def wait(predicate, timeout: float, what: str):
     raise DemoFailed(f"timed out waiting for {what}")
 
 
-def session(cs: CentralApp, cs_url: str, version: str, capture: CaptureWriter) -> None:
+def session(cs: CentralSystem, cs_url: str, version: str, capture: CaptureWriter) -> None:
     box = f"DEMO-{version.replace('.', '')}"
     say(f"\n=== OCPP {version}: charge point {box} ===")
     cs.central.admin.add_chargebox(box, registration_status="Accepted")
@@ -163,13 +162,14 @@ def main(argv=None) -> int:
     work = Path(args.keep or tempfile.mkdtemp(prefix="ocpp-soap-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     capture_dirs = [work / "capture" / "central", work / "capture" / "chargepoint"]
-    cs_capture, cp_capture = (CaptureWriter(d) for d in capture_dirs)
+    cp_capture = CaptureWriter(capture_dirs[1])
     settings = CentralSettings(db_url=f"sqlite:///{work}/central.db", heartbeat_interval=60,
                                command_timeout=10)
-    cs = CentralApp(settings, ServeOptions(envelope_log=True))
+    # The public embedding API, as an integrator would start a Central System.
+    cs = create_app(settings, capture_dir=str(capture_dirs[0]))
+    cs_capture = cs.capture
     server = BackgroundServer(cs).start()
-    settings.public_url = server.url
-    cs.capture = cs_capture
+    cs.settings.public_url = server.url  # the address the charge point is given as ours
     say(f"Central System on {server.url} (SQLite {work}/central.db); envelopes in {work}/capture")
     cs.central.admin.add_tag(TAG)
     failed = None
