@@ -9,16 +9,13 @@ SQLite and PostgreSQL (``tests/central/conftest.py``).
 
 from __future__ import annotations
 
-import ast
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from ocpp_soap.central.errors import SecurityError
-from ocpp_soap.central.repositories import Record
 from ocpp_soap.central.storage.models import ChargeBox, ConnectorStatus, MeterSample, Transaction
 from ocpp_soap.central.testing import Ctx, central_on_file
 from ocpp_soap.central.trust import Refused
@@ -26,7 +23,6 @@ from ocpp_soap.central.trust import Refused
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)  # whole seconds on purpose
 EXPIRY = datetime(2031, 1, 1, tzinfo=UTC)  # in the future of the test clock
 FROM = "http://192.0.2.10:8080/ocpp/ChargePointService"
-CENTRAL = Path(__file__).resolve().parents[2] / "ocpp_soap" / "central"
 
 
 def _ctx(action: str, box: str = "CB1", **kw):
@@ -204,46 +200,6 @@ def test_threads_write_on_connections_of_their_own(central):
     assert errors == []
     with central.store._read() as session:
         assert session.query(MeterSample).count() == 4 * 20 * 2
-
-
-def test_a_record_writes_back_only_what_changed():
-    row = Record(id=1, status="Accepted", note=None)
-    assert row.changes() == {}
-    row.status, row.note = "Blocked", "lost"
-    assert row.changes() == {"status": "Blocked", "note": "lost"}
-    row.mark_saved()
-    assert row.changes() == {}
-
-
-def _imports_and_attributes(name: str) -> tuple[set[str], set[str]]:
-    tree = ast.parse((CENTRAL / name).read_text())
-    imported = {node.module for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module}
-    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                 for alias in node.names}
-    imported |= {f"{node.module}.{alias.name}" for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module for alias in node.names}
-    attributes = {ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
-    return imported, attributes
-
-
-def test_the_domain_reaches_storage_only_through_the_repositories():
-    """No ORM session or SQL in the modules that hold the message rules."""
-    for name in ("domain.py", "admission.py", "gate.py"):
-        imported, _ = _imports_and_attributes(name)
-        assert not {m for m in imported if m.startswith("sqlalchemy")}, name
-        assert "storage.models" not in imported, name
-
-
-def test_the_outbound_rules_reach_storage_only_through_the_repositories():
-    """``commands`` keeps the SQL conditions of its states (admin and the repositories build
-    their statements from them) but opens no ORM session and no store unit of its own."""
-    imported, attributes = _imports_and_attributes("commands.py")
-    assert not {m for m in imported if m.startswith("sqlalchemy.orm")}
-    assert not {m for m in imported if m.endswith(("Session", "storage.store", "store.Store"))}
-    assert not {a for a in attributes
-                if a.endswith(("store.read", "store.write", "store._read", "store._write"))}
-    assert {"self.units.write", "self.units.read"} <= attributes
 
 
 class _Publisher:
