@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, text
@@ -127,10 +128,12 @@ def test_processes_migrate_at_once(tmp_path):
     assert _versions(make_engine(url)) == [MIGRATIONS[-1].version]
 
 
-def test_version_2_database_gets_the_trust_columns_and_events(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_version_2_database_gets_the_trust_columns_and_events(tmp_path, request, backend):
     """A database of schema version 2 (no allow_from, cert_fingerprint, box_events) is brought
-    to the models' schema by step 3, keeping its rows."""
-    engine = make_engine(_url(tmp_path))
+    to the models' schema by step 3, keeping its rows, on both databases."""
+    url = _url(tmp_path) if backend == "sqlite" else request.getfixturevalue("pg_url")
+    engine = make_engine(url)
     migrate(engine, MIGRATIONS[:2])
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE charge_boxes DROP COLUMN allow_from"))
@@ -138,7 +141,8 @@ def test_version_2_database_gets_the_trust_columns_and_events(tmp_path):
         conn.execute(text("DROP TABLE box_events"))
         conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
                           " endpoint_override, created_at, updated_at) VALUES"
-                          " ('OLD', 'Accepted', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+                          " ('OLD', 'Accepted', :manual, :at, :at)"),
+                     {"manual": False, "at": datetime(2026, 1, 1, tzinfo=UTC)})
     assert migrate(engine, MIGRATIONS[:3]) == 3
     for name, table in Base.metadata.tables.items():
         columns = {c["name"] for c in inspect(engine).get_columns(name)}
@@ -147,6 +151,7 @@ def test_version_2_database_gets_the_trust_columns_and_events(tmp_path):
         assert conn.execute(text("SELECT charge_box_id, allow_from FROM charge_boxes")).all() \
             == [("OLD", None)]
     assert _versions(engine) == [2, 3]
+    engine.dispose()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

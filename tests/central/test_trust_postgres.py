@@ -1,32 +1,10 @@
-"""The trust storage on PostgreSQL: migration 3 on a version-2 database, and box events
-written by real messages (the same tests run on SQLite in test_storage_migrations and
-test_e2e_endpoint_trust)."""
+"""The trust storage on PostgreSQL: box events written by real messages (the same test runs on
+SQLite in test_e2e_endpoint_trust; migration 3 runs on both in test_storage_migrations)."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
-
-from ocpp_soap.central.storage import MIGRATIONS, make_engine, migrate
-from ocpp_soap.central.storage.models import Base
 from tests.central.test_e2e_support import InProcessCS
 from tests.central.trust_support import send
-
-
-def test_version_2_database_is_migrated(pg_url):
-    engine = make_engine(pg_url)
-    migrate(engine, MIGRATIONS[:2])
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE charge_boxes DROP COLUMN allow_from"))
-        conn.execute(text("ALTER TABLE charge_boxes DROP COLUMN cert_fingerprint"))
-        conn.execute(text("DROP TABLE box_events"))
-        conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
-                          " endpoint_override, created_at, updated_at) VALUES ('OLD',"
-                          " 'Accepted', false, now(), now())"))
-    assert migrate(engine, MIGRATIONS[:3]) == 3
-    for name, table in Base.metadata.tables.items():
-        assert {c["name"] for c in inspect(engine).get_columns(name)} == \
-            {c.name for c in table.columns}, name
-    engine.dispose()
 
 
 def test_events_from_messages(tmp_path, pg_url):
