@@ -7,10 +7,10 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, inspect, text
 
 from ocpp_soap.central.storage import MIGRATIONS, Migration, Store, make_engine, migrate
-from ocpp_soap.central.storage.models import Base
+from ocpp_soap.central.storage.models import Base, ChargeBox
 
 
 def _url(tmp_path) -> str:
@@ -141,7 +141,9 @@ def test_version_2_database_gets_the_trust_columns_and_events(tmp_path, request,
         conn.execute(text("DROP TABLE box_events"))
         conn.execute(text("INSERT INTO charge_boxes (charge_box_id, registration_status,"
                           " endpoint_override, created_at, updated_at) VALUES"
-                          " ('OLD', 'Accepted', :manual, :at, :at)"),
+                          " ('OLD', 'Accepted', :manual, :at, :at)").bindparams(
+                              # the models' own time type: stored as the program stores it
+                              bindparam("at", type_=ChargeBox.__table__.c.created_at.type)),
                      {"manual": False, "at": datetime(2026, 1, 1, tzinfo=UTC)})
     assert migrate(engine, MIGRATIONS[:3]) == 3
     for name, table in Base.metadata.tables.items():
