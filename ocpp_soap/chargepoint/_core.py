@@ -113,16 +113,21 @@ class ChargePointCore:
             self._save()
         self._defer(self._boot)
 
+    def _unregistered_locked(self) -> None:
+        """Not registered any more (power off, reboot): nothing is sent until the next boot is
+        accepted, and no timer of this life fires."""
+        self.registration = None
+        self.outbox.paused = True
+        self.outbox.cancel_retry()
+        for t in self._timers.values():
+            t.cancel()
+        self._timers.clear()
+
     def stop(self) -> None:
         """Power off: timers stop, state stays on disk (running transactions included)."""
         with self._lock:
             self.running = False
-            self.registration = None
-            self.outbox.paused = True
-            self.outbox.cancel_retry()
-            for t in self._timers.values():
-                t.cancel()
-            self._timers.clear()
+            self._unregistered_locked()
             for c in self.connectors.values():
                 for t in (c.sample_timer, c.pending_timer, c.reservation_timer):
                     if t:
@@ -299,12 +304,7 @@ class ChargePointCore:
         self.outbox.drain()
         self._notify_status()
         with self._lock:
-            self.registration = None
-            self.outbox.paused = True
-            self.outbox.cancel_retry()
-            for t in self._timers.values():
-                t.cancel()
-            self._timers.clear()
+            self._unregistered_locked()
             for c in self.connectors.values():
                 c.cancel_pending()
             self._save()
