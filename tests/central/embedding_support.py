@@ -85,15 +85,6 @@ class Receiver:
         return self.bodies()
 
 
-def wait_until(predicate, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
 class Box:
     """A charge box of one OCPP version."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,12 @@ from ocpp_soap.central.storage.models import ChargeBox, DataTransfer, IdTag, Tra
 from ocpp_soap.central.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from ocpp_soap.soap.client import RemoteFault
 from ocpp_soap.soap.httpserver import BackgroundServer
-from tests.central.embedding_support import Box, Receiver, load_example, wait_until
+from tests.central.embedding_support import Box, Receiver, load_example
+from tests.central.test_api_support import wait_for
 from tests.central.test_e2e_support import rows
+
+#: Webhook retries and the outbox thread take seconds, not the API's fractions of one.
+wait_until = partial(wait_for, timeout=30.0)
 
 VERSIONS = ("1.5", "1.6")
 SECRET = "s3cret-for-hmac"
