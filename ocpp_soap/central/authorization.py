@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .idtags import ACCEPTED, BLOCKED, CONCURRENT_TX, EXPIRED, INVALID, id_tag_info
+from .storage.sqlrepos import SqlUnits
 
 if TYPE_CHECKING:
     from .storage.store import Store
@@ -90,13 +91,14 @@ class TagTableAuthorizer:
 
     def __init__(self, store: Store):
         self.store = store
+        self._units = SqlUnits(store.fast)
 
     def authorize(self, request: AuthorizationRequest) -> Authorization:
-        """The table's answer from a read of its own (an ORM session, not the message's
-        connection: a subclass calls this inside the message's own unit of work on it)."""
+        """The table's answer from a read of the repositories (a subclass calls this inside
+        the message's own unit of work: on this thread's connection, the read sees it)."""
         start = request.operation == "StartTransaction"
-        info = self.store.read(lambda session: id_tag_info(session, request.id_tag, request.at,
-                                                           for_start=start))
+        info = self._units.read(lambda repos: id_tag_info(repos.tags, request.id_tag,
+                                                          request.at, for_start=start))
         return Authorization.from_info(info)
 
 

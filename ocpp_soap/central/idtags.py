@@ -9,10 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from .storage.models import IdTag, Transaction
+from sqlalchemy import func
 
 ACCEPTED = "Accepted"
 BLOCKED = "Blocked"
@@ -38,8 +35,7 @@ def folded_equals(column: Any, id_tag: str) -> Any:
 
 
 class TagSource(Protocol):
-    """Where the rules read tags from: an ORM session (operators' reads), or a message's unit
-    of work (``storage.sqlrepos.SqlTags``)."""
+    """Where the rules read tags from: a unit of work's tags (``storage.sqlrepos.SqlTags``)."""
 
     def tag(self, id_tag: str) -> Any:
         """The stored tag with exactly this key (attributes as on ``IdTag``), or None."""
@@ -49,23 +45,6 @@ class TagSource(Protocol):
 
     def active(self, id_tag: str, exclude_id: int | None) -> int:
         """Open, accepted transactions of ``id_tag``."""
-
-
-class _SessionTags:
-    def __init__(self, session: Session, for_update: bool = False):
-        self.session, self.for_update = session, for_update
-
-    def tag(self, id_tag: str) -> Any:
-        return self.session.get(IdTag, id_tag, with_for_update=self.for_update)
-
-    def folded(self, id_tag: str) -> Any:
-        query = select(IdTag).where(folded_equals(IdTag.id_tag, id_tag)).limit(1)
-        if self.for_update:
-            query = query.with_for_update()
-        return self.session.execute(query).scalars().first()
-
-    def active(self, id_tag: str, exclude_id: int | None) -> int:
-        return active_transactions(self.session, id_tag, exclude_id)
 
 
 def _group_status(tags: TagSource, tag: Any, now: datetime) -> str:
@@ -93,35 +72,22 @@ def _group_status(tags: TagSource, tag: Any, now: datetime) -> str:
     return status
 
 
-def active_transactions(session: Session, id_tag: str, exclude_id: int | None = None) -> int:
-    """Open, accepted transactions of ``id_tag`` in any case (the ConcurrentTx count)."""
-    query = select(func.count(Transaction.id)).where(
-        folded_equals(Transaction.id_tag, id_tag),
-        Transaction.stop_timestamp.is_(None),
-        Transaction.orphan.is_(False),
-        Transaction.start_status == ACCEPTED,
-    )
-    if exclude_id is not None:
-        query = query.where(Transaction.id != exclude_id)
-    return int(session.execute(query).scalar_one())
-
-
 def id_tag_info(
-    session: Session | TagSource,
+    tags: TagSource,
     id_tag: str | None,
     now: datetime,
     *,
     for_start: bool = False,
     exclude_transaction: int | None = None,
 ) -> dict[str, Any]:
-    """IdTagInfo (neutral shape) for ``id_tag``, read from a session or another ``TagSource``.
+    """IdTagInfo (neutral shape) for ``id_tag``, read from ``tags`` (a unit of work's
+    ``TagSource``; for a start, its ``locked_tags``, so the count holds under the row lock).
 
     ConcurrentTx is only given for StartTransaction (``for_start``), as the 1.6 type table says;
     ``exclude_transaction`` keeps a retried StartTransaction from counting itself.
     """
     if not id_tag:
         return {"status": INVALID}
-    tags = _SessionTags(session, for_start) if isinstance(session, Session) else session
     tag = tags.tag(id_tag)
     if tag is None:
         # IdToken is case-insensitive (OCPP 1.5 and 1.6 types): readers differ in the hex case
