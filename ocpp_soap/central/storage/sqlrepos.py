@@ -88,6 +88,7 @@ _TOUCH_HEARTBEAT = update(_BOXES).where(*_standing()).values(
 _COMMANDS_IF_STANDING = select(
     _BOX.charge_box_id, waiting_for(_BOX.charge_box_id, bindparam("now"))).where(*_standing())
 _BOX_COLUMNS = tuple(_BOXES.c.keys())
+_INSERT_BOX = _inserting(_BOXES, _BOX_COLUMNS)
 #: What admission reads of a box (``BoxRepository.get``): every message of a box that cannot
 #: take the quick acceptance reads these, and converting all columns cost a third of a boot.
 _ADMISSION_COLUMNS = ("charge_box_id", "registration_status", "auth_secret_hash", "allow_from",
@@ -122,9 +123,8 @@ def _connector_status_upsert(dialect: str) -> Any:
 
 
 @cache
-def _updating(table_name: str, columns: frozenset[str]) -> Any:
+def _updating(table: Table, columns: frozenset[str]) -> Any:
     """UPDATE of these columns by primary key (one statement per set of changed columns)."""
-    table = {_BOXES.name: _BOXES, _TXS.name: _TXS, _PENDING.name: _PENDING}[table_name]
     (key,) = table.primary_key.columns
     return update(table).where(key == bindparam("row_key")).values(
         {c: bindparam(c) for c in sorted(columns)})
@@ -163,7 +163,7 @@ class SqlBoxes:
 
     def add(self, values: dict[str, Any]) -> Record:
         row = {c: None for c in _BOX_COLUMNS} | values
-        self.cursor.execute(self.fast.statement(_inserting_all(_BOXES.name)), row)
+        self.cursor.execute(self.fast.statement(_INSERT_BOX), row)
         return Record(**row)
 
     def save(self, box: Record) -> None:
@@ -183,17 +183,11 @@ class SqlBoxes:
         self.cursor.execute(self.fast.statement(_INSERT_DATA_TRANSFER), values)
 
 
-@cache
-def _inserting_all(table_name: str) -> Any:
-    table = {_BOXES.name: _BOXES}[table_name]
-    return _inserting(table, table.c.keys())
-
-
 def _save(fast: FastSQL, cursor: Cursor, table: Table, row: Record, key: Any) -> None:
     changed = row.changes()
     if not changed:
         return
-    cursor.execute(fast.statement(_updating(table.name, frozenset(changed))),
+    cursor.execute(fast.statement(_updating(table, frozenset(changed))),
                    {**changed, "row_key": key})
     row.mark_saved()
 
