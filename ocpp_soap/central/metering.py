@@ -17,9 +17,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
-
 from .storage.models import MeterSample
 from .timeutil import as_utc
 
@@ -44,7 +41,8 @@ def build_samples(
     linked_by: str | None = None,
 ) -> list[dict[str, Any]]:
     """Column values of the rows to insert. Plain dicts, written with one multi-row INSERT
-    (``insert_samples``): building ORM objects for every sample cost more than the insert."""
+    (``MeterValueRepository.add``): building ORM objects for every sample cost more than the
+    insert."""
     rows: list[dict[str, Any]] = []
     for meter_value in meter_values or ():
         timestamp = as_utc(meter_value.get("timestamp"))
@@ -92,11 +90,6 @@ def _negative(value: str | None) -> str | None:
     if number is not None and number < 0:
         return f"negative value {value}"
     return None
-
-
-def insert_samples(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(MeterSample.__table__), rows)
 
 
 def sample_key(row: MeterSample | dict[str, Any]) -> tuple[Any, ...]:
